@@ -1,0 +1,35 @@
+"""`agentdistill <command>`: the jobs that are not `inspect eval` itself.
+
+Each command lives in its room; this file only dispatches, importing lazily so that
+`agentdistill --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# command -> (module, function taking argv, one-line help)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    # "prepare-model": ("agentdistill.distill.embedded", "main", "convert the embedded SmolLM2 GGUF into a cached transformers folder"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in {"-h", "--help", "help"}:
+        print("usage: agentdistill <command> [args]\n\ncommands:")
+        for name, (_, _, text) in sorted(COMMANDS.items()):
+            print(f"  {name:<18} {text}")
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"agentdistill: unknown command {name!r}; run `agentdistill --help`", file=sys.stderr)
+        return 2
+    module, func, _ = COMMANDS[name]
+    result = getattr(importlib.import_module(module), func)(rest)
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
