@@ -1,0 +1,21 @@
+"""Where agentdistill keeps what it builds once and reuses: converted models, indexes.
+
+`cache_dir()` is `$AGENTDISTILL_CACHE` when set, else `~/.cache/agentdistill`; never
+inside the repository, never committed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CACHE_ENV = "AGENTDISTILL_CACHE"
+
+
+def cache_dir(*parts: str, create: bool = True) -> Path:
+    """The cache root (or a sub-path of it), created on demand."""
+    root = os.environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "agentdistill")
+    path = Path(root).expanduser().joinpath(*parts)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
+    return path
