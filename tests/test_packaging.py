@@ -1,0 +1,80 @@
+"""The distribution installs the rooms under `agentdistill.*` only, with their data, and registers itself."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+import zipfile
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ROOMS = ("tasks", "solvers", "distill", "leaderboard")
+
+
+def _pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_every_python_package_folder_is_listed():
+    listed = set(_pyproject()["tool"]["setuptools"]["packages"])
+    missing = []
+    for room in ROOMS:
+        for init in (ROOT / room).rglob("__init__.py"):
+            rel = init.parent.relative_to(ROOT).parts
+            if any(part.startswith(".") or part == "__pycache__" for part in rel):
+                continue
+            name = "agentdistill." + ".".join(rel)
+            if name not in listed:
+                missing.append(name)
+    assert not missing, f"add to [tool.setuptools] packages in pyproject.toml: {missing}"
+
+
+def test_no_generic_top_level_modules(tmp_path):
+    # From a neutral directory, the bare names must not resolve to this project.
+    code = (
+        "import importlib.util as u, agentdistill.tasks, agentdistill.solvers;"
+        "print([n for n in ('tasks','solvers','distill','leaderboard') if u.find_spec(n)])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_inspect_entry_point_registers_solvers_models_and_sandboxes():
+    eps = [ep for ep in entry_points(group="inspect_ai") if ep.name == "agentdistill"]
+    assert eps and eps[0].value == "agentdistill.solvers.registry"
+    eps[0].load()
+    from inspect_ai._util.registry import registry_lookup
+
+    for solver in ("cot", "cot_sc", "rag", "agent", "agent_sag", "agent_ftp"):
+        assert registry_lookup("solver", f"agentdistill/{solver}") is not None, solver
+        assert registry_lookup("solver", solver) is not None, f"bare alias for {solver}"
+    for api in ("agentdistill", "scripted"):
+        assert registry_lookup("modelapi", api) is not None, api
+    assert registry_lookup("sandboxenv", "bwrap") is not None
+
+
+def test_console_script_lists_commands():
+    exe = Path(sys.executable).with_name("agentdistill")
+    out = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=True).stdout
+    for command in ("prepare-model", "trajectories", "train", "leaderboard", "regress"):
+        assert command in out, command
+
+
+def test_wheel_ships_task_data_and_worker(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("agentdistill-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert not [n for n in names if n.split("/")[0] in ROOMS], "rooms must install under agentdistill/"
+    for task in ("hotpotqa", "gsm_hard", "2wikimultihopqa", "math_train"):
+        assert any(n.startswith(f"agentdistill/tasks/{task}/data/") for n in names), task
+        assert f"agentdistill/tasks/{task}/{task}.py" in names
+    assert "agentdistill/solvers/sandbox/worker.py" in names
+    assert any(n.startswith("agentdistill/solvers/retrieval/data/") for n in names)
