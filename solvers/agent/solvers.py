@@ -1,0 +1,90 @@
+"""The agent solvers: `agent` (greedy CodeAct), `agent_sag` (self-consistent action generation), `agent_ftp`
+(teacher with the first-thought prefix). All three run `loop.run_agent`; only the action chooser differs.
+
+    inspect eval tasks/hotpotqa --solver agent_sag -S n=4 -S temperature=0.6 -S max_steps=3
+"""
+
+from __future__ import annotations
+
+from inspect_ai.solver import Generate, Solver, TaskState, solver
+
+from agentdistill.solvers.agent.choosers import GreedyChooser, SAGChooser
+from agentdistill.solvers.agent.loop import ActionChooser, AgentSettings, run_agent
+
+
+def _as_bool(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)
+
+
+_SOLVER_ARGS = {"max_steps": int, "prompt": str, "ftp": _as_bool, "retriever": str, "k": int, "max_tokens": int, "seed": int}
+
+
+def _settings(**args: object) -> AgentSettings:
+    """Validate and coerce solver arguments (-S values arrive as YAML scalars) into `AgentSettings`."""
+    unknown = sorted(set(args) - set(_SOLVER_ARGS))
+    if unknown:
+        raise TypeError(f"agent: unknown argument(s) {unknown}; known: {sorted(_SOLVER_ARGS)}")
+    values = {key: None if value is None else _SOLVER_ARGS[key](value) for key, value in args.items()}
+    if values.get("max_steps") is not None and values["max_steps"] < 1:
+        raise ValueError(f"agent: max_steps must be >= 1, got {values['max_steps']}")
+    return AgentSettings(**{key: value for key, value in values.items() if value is not None or key in ("retriever", "max_tokens")})
+
+
+def _agent_solver(chooser: ActionChooser, settings: AgentSettings) -> Solver:
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        return await run_agent(state, chooser, settings)
+
+    return solve
+
+
+@solver
+def agent(
+    max_steps: int = 5,
+    prompt: str = "teacher",
+    ftp: bool = False,
+    retriever: str | None = None,
+    k: int = 3,
+    max_tokens: int | None = 1024,
+    seed: int = 0,
+) -> Solver:
+    """CodeAct agent, one greedy action per step (the model's own sampling settings apply).
+
+    Args:
+      max_steps: steps before the final-answer fallback call.
+      prompt: "teacher" (full instructions with worked examples) or "student" (short, no examples).
+      ftp: first-thought prefix: open the first Thought with the first paragraph of a CoT answer.
+      retriever: retriever spec for `web_search` (factual tasks): bm25 (default), dense, wiki18:<dir>, http://...
+      k: passages per search.
+      max_tokens: generation limit per step.
+      seed: seeds the per-sample random choices.
+    """
+    return _agent_solver(
+        GreedyChooser(),
+        _settings(max_steps=max_steps, prompt=prompt, ftp=ftp, retriever=retriever, k=k, max_tokens=max_tokens, seed=seed),
+    )
+
+
+@solver
+def agent_sag(n: int = 8, temperature: float = 0.4, top_p: float = 0.8, prompt: str = "student", **agent_args) -> Solver:
+    """CodeAct agent with self-consistent action generation: N candidates per step, run from the same state, voted.
+
+    Args:
+      n: candidates per step.
+      temperature: sampling temperature of the candidates.
+      top_p: nucleus sampling of the candidates.
+      prompt: "student" (default: SAG is the students' test-time method) or "teacher".
+      **agent_args: as for `agent`: max_steps, ftp, retriever, k, max_tokens, seed.
+    """
+    if int(n) < 1:
+        raise ValueError(f"agent_sag: n must be >= 1, got {n}")
+    chooser = SAGChooser(n=int(n), temperature=float(temperature), top_p=float(top_p))
+    return _agent_solver(chooser, _settings(prompt=prompt, **agent_args))
+
+
+@solver
+def agent_ftp(**agent_args) -> Solver:
+    """The teacher agent with the first-thought prefix (`agent` with ftp=true); arguments as for `agent`."""
+    agent_args.setdefault("ftp", True)
+    return _agent_solver(GreedyChooser(), _settings(**agent_args))
