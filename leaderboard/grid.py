@@ -1,0 +1,218 @@
+"""`agentdistill grid CONFIG`: run models x methods x tasks resumably with inspect's eval-set.
+
+Each (model, method) pair is one `inspect_ai.eval_set` over all tasks, logging into
+`<log_dir>/<model-slug>/<method-slug>/`. eval-set skips tasks whose log there already
+succeeded and retries the rest, so re-running the same command finishes only what is
+missing (a crashed or interrupted grid is resumed by running it again). Every log carries
+`metadata.agentdistill_grid = {model, method, size, distilled}`, which the leaderboard reads
+first. The config format is in leaderboard/README.md; an example:
+
+    log_dir: logs/grid
+    tasks: [hotpotqa, bamboogle, musique, 2wikimultihopqa, math500, gsm_hard, aime, olymmath]
+    limit: 5                  # samples per task (null: all)
+    sample_shuffle: 42        # with limit: a fixed seeded subset
+    models:
+      - agentdistill/smollm2-135m                  # size parsed from the name
+      - {name: agentdistill/runs/agent-lora, size: 0.135B, distilled: true}
+    methods:
+      - cot
+      - {solver: agent_sag, args: {n: 8}}
+      - {name: agent+ftp+sag, solver: agent, args: {ftp: true, sag: true}}
+    task_args: {}             # -T for every task
+    generate: {max_tokens: 512}
+    eval: {max_samples: 4}    # other eval_set options
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentdistill.leaderboard.runs import GRID_METADATA_KEY, adapter_base, format_size, method_name, parse_size, parse_size_text, short_model_name
+
+
+@dataclass
+class ModelEntry:
+    name: str
+    size: float | None = None
+    distilled: bool = False
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class MethodEntry:
+    name: str
+    solver: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class GridConfig:
+    log_dir: str
+    tasks: list[str]
+    models: list[ModelEntry]
+    methods: list[MethodEntry]
+    limit: int | None = None
+    sample_shuffle: int | None = None
+    task_args: dict[str, Any] = field(default_factory=dict)
+    generate: dict[str, Any] = field(default_factory=dict)
+    eval: dict[str, Any] = field(default_factory=dict)
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.+_-]+", "_", text).strip("_") or "x"
+
+
+def load_config(path: str) -> GridConfig:
+    text = Path(path).read_text()
+    if path.endswith(".json"):
+        raw = json.loads(text)
+    else:
+        import yaml
+
+        raw = yaml.safe_load(text)
+    return parse_config(raw)
+
+
+def parse_config(raw: dict[str, Any]) -> GridConfig:
+    unknown = set(raw) - {"log_dir", "tasks", "models", "methods", "limit", "sample_shuffle", "task_args", "generate", "eval"}
+    if unknown:
+        raise ValueError(f"grid config: unknown keys {sorted(unknown)}")
+    models = []
+    for item in raw.get("models") or []:
+        item = {"name": item} if isinstance(item, str) else dict(item)
+        name = item.pop("name")
+        size = item.pop("size", None)
+        distilled = item.pop("distilled", None)
+        if distilled is None:
+            distilled = adapter_base(name) is not None
+        if size is None:
+            base = adapter_base(name)
+            size = parse_size(base) if base else parse_size(short_model_name(name))
+        else:
+            size = parse_size_text(size)
+        models.append(ModelEntry(name=name, size=size, distilled=bool(distilled), args=dict(item.pop("args", {}) or {})))
+        if item:
+            raise ValueError(f"grid config: model {name}: unknown keys {sorted(item)}")
+    methods = []
+    for item in raw.get("methods") or []:
+        item = {"solver": item} if isinstance(item, str) else dict(item)
+        solver = item["solver"]
+        args = dict(item.get("args") or {})
+        methods.append(MethodEntry(name=item.get("name") or method_name(solver, args), solver=solver, args=args))
+    names = [m.name for m in methods]
+    if len(set(names)) != len(names):
+        raise ValueError(f"grid config: two methods share a name: {names}; give each a `name`")
+    if not models or not methods or not raw.get("tasks"):
+        raise ValueError("grid config needs models, methods and tasks")
+    log_dir = raw.get("log_dir") or "logs/grid"
+    return GridConfig(
+        log_dir=log_dir,  # relative paths are relative to the working directory
+        tasks=[str(t) for t in raw["tasks"]],
+        models=models,
+        methods=methods,
+        limit=raw.get("limit"),
+        sample_shuffle=raw.get("sample_shuffle"),
+        task_args=dict(raw.get("task_args") or {}),
+        generate=dict(raw.get("generate") or {}),
+        eval=dict(raw.get("eval") or {}),
+    )
+
+
+def task_spec(name: str) -> str:
+    """`hotpotqa` -> `<tasks dir>/hotpotqa/hotpotqa.py@hotpotqa`; a path or `file.py@name` passes through."""
+    if os.path.exists(name.split("@")[0]):
+        return name
+    import agentdistill.tasks as tasks_pkg
+
+    folder = Path(next(iter(tasks_pkg.__path__)))
+    file = folder / name / f"{name}.py"
+    if not file.is_file():
+        raise FileNotFoundError(f"grid: no task file for {name!r} (looked for {file})")
+    return f"{file}@{name}"
+
+
+def solver_spec(solver: str) -> str:
+    return solver if "/" in solver or "@" in solver else f"agentdistill/{solver}"
+
+
+def cell_dir(config: GridConfig, model: ModelEntry, method: MethodEntry) -> str:
+    return os.path.join(config.log_dir, slug(short_model_name(model.name)), slug(method.name))
+
+
+def plan(config: GridConfig) -> list[tuple[ModelEntry, MethodEntry, str, list[str]]]:
+    """(model, method, log dir, tasks already done there) for every pair of the grid."""
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    out = []
+    for model in config.models:
+        for method in config.methods:
+            folder = cell_dir(config, model, method)
+            done = []
+            if os.path.isdir(folder):
+                for info in list_eval_logs(folder):
+                    header = read_eval_log(info, header_only=True)
+                    if header.status == "success":
+                        done.append(header.eval.task.split("/")[-1])
+            out.append((model, method, folder, sorted(set(done))))
+    return out
+
+
+def run_grid(config: GridConfig, dry_run: bool = False) -> bool:
+    """Run (or finish) every cell; True when every eval set completed."""
+    from inspect_ai import eval_set
+    from inspect_ai.solver import SolverSpec
+
+    tasks = [task_spec(t) for t in config.tasks]
+    all_ok = True
+    for model, method, folder, done in plan(config):
+        missing = [t for t in config.tasks if t not in done]
+        label = f"{short_model_name(model.name)} ({format_size(model.size)}) x {method.name}"
+        print(f"grid: {label}: {len(done)}/{len(config.tasks)} tasks done" + (f", to run: {', '.join(missing)}" if missing else ""))
+        if dry_run or not missing:
+            continue
+        meta = {GRID_METADATA_KEY: {"model": model.name, "method": method.name, "size": model.size, "distilled": model.distilled}}
+        options = {"display": "plain", "log_level": "warning", **config.eval, **config.generate}
+        if config.limit is not None:
+            options["limit"] = config.limit
+        if config.sample_shuffle is not None:
+            options["sample_shuffle"] = config.sample_shuffle
+        ok, _logs = eval_set(
+            tasks=tasks,
+            log_dir=folder,
+            model=model.name,
+            model_args=model.args,
+            solver=SolverSpec(solver_spec(method.solver), dict(method.args), dict(method.args)),  # args_passed is what inspect applies
+            task_args=config.task_args,
+            metadata=meta,
+            **options,
+        )
+        all_ok = all_ok and ok
+        print(f"grid: {label}: {'complete' if ok else 'INCOMPLETE (run the same command again to resume)'}")
+    return all_ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="agentdistill grid", description="Run a models x methods x tasks grid resumably (see leaderboard/README.md).")
+    parser.add_argument("config", help="grid config, YAML or JSON")
+    parser.add_argument("--log-dir", help="override the config's log_dir")
+    parser.add_argument("--limit", type=int, help="override the config's limit (samples per task)")
+    parser.add_argument("--dry-run", action="store_true", help="only show which cells are done and which would run")
+    parser.add_argument("--leaderboard", action="store_true", help="build the leaderboard from the log dir afterwards")
+    args = parser.parse_args(argv)
+    config = load_config(args.config)
+    if args.log_dir:
+        config.log_dir = args.log_dir
+    if args.limit is not None:
+        config.limit = args.limit
+    ok = run_grid(config, dry_run=args.dry_run)
+    if args.leaderboard and not args.dry_run:
+        from agentdistill.leaderboard.build import main as build_main
+
+        build_main([config.log_dir])
+    return 0 if ok else 1
