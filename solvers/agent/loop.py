@@ -182,11 +182,14 @@ def generation_input(ctx: StepContext) -> list[ChatMessage]:
 
 
 def system_prompt(variant: str, domain: str) -> str:
-    tools = prompts.TOOLS_FACTUAL if domain == "factual" else prompts.TOOLS_MATH
-    template = {"teacher": prompts.TEACHER_SYSTEM_PROMPT, "student": prompts.STUDENT_SYSTEM_PROMPT}.get(variant)
-    if template is None:
+    factual = domain == "factual"
+    tools = prompts.TOOLS_FACTUAL if factual else prompts.TOOLS_MATH
+    if variant == "student":
+        return prompts.STUDENT_SYSTEM_PROMPT.format(tools=tools)
+    if variant != "teacher":
         raise ValueError(f"agent: prompt must be 'teacher' or 'student', got {variant!r}")
-    return template.format(tools=tools)
+    examples = prompts.TEACHER_EXAMPLES_FACTUAL if factual else prompts.TEACHER_EXAMPLES_MATH
+    return prompts.TEACHER_SYSTEM_PROMPT.format(tools=tools, examples=examples)
 
 
 def user_turn(question: str, domain: str) -> str:

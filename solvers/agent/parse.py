@@ -32,8 +32,8 @@ class ParsedAction:
 _FENCE_CLOSED = re.compile(r"```[ \t]*(?:py|python|python3|py3|Python)?[ \t]*\n(.*?)```", re.DOTALL)
 _FENCE_OPEN = re.compile(r"```[ \t]*(?:py|python|python3|py3|Python)?[ \t]*\n(.*)\Z", re.DOTALL)
 _CODE_TAG = re.compile(r"<code>(.*?)(?:</code>|\Z)", re.DOTALL)
-_THOUGHT = re.compile(r"^\s*(?:\*\*)?Thoughts?(?:\*\*)?\s*:\s*", re.IGNORECASE)
-_CODE_LABEL = re.compile(r"(?:\*\*)?Code(?:\*\*)?\s*:\s*\Z", re.IGNORECASE)
+_THOUGHT = re.compile(r"^\s*(?:\*\*)?Thoughts?\s*(?::\s*\*\*|\*\*\s*:|:)\s*", re.IGNORECASE)
+_CODE_LABEL = re.compile(r"(?:\*\*)?Code\s*(?::\s*\*\*|\*\*\s*:|:)\s*\Z", re.IGNORECASE)
 
 
 def _thought_before(text: str, start: int) -> str:

@@ -43,11 +43,15 @@ Rules:
 3. Use only variables you defined. You may import math, numpy, sympy, itertools, fractions, re, collections.
 4. For math, compute with exact arithmetic (integers, fractions.Fraction, sympy) and give the exact final answer:
    a fraction, a radical or an integer, never a rounded decimal unless the task asks for one.
-5. For questions about facts, search before you answer; if a search does not return what you need, rephrase the
+5. For questions about facts, use web_search before you answer; if a search does not return what you need, rephrase the
    query or search for the intermediate entity first. Answer with a short phrase (a name, a date, a number), not a
    sentence.
 6. When you know the answer, call final_answer(answer) in a code block; that ends the task.
 
+{examples}Now begin. Solve the task step by step."""
+
+# Worked examples of the teacher prompt, by domain (the math prompt has no web_search: it is not a math tool).
+TEACHER_EXAMPLES_FACTUAL = """\
 Example 1.
 Task: "Which river flows through the capital city of the country where the Eiffel Tower stands?"
 
@@ -101,7 +105,10 @@ Code:
 final_answer("Peter Benchley")
 ```<end_code>
 
-Example 3.
+"""
+
+TEACHER_EXAMPLES_MATH = """\
+Example 1.
 Task: "Find the sum of all positive integers n such that n^2 - 19n + 99 is a perfect square."
 
 Thought: For large n the expression lies strictly between two consecutive squares, so only small n can work. I will
@@ -118,10 +125,10 @@ Observation: Execution logs:
 Thought: The values of n are 1, 9, 10 and 18; their sum is 38.
 Code:
 ```py
-final_answer("\\\\boxed{{38}}")
+final_answer("\\\\boxed{38}")
 ```<end_code>
 
-Example 4.
+Example 2.
 Task: "Solve for x: 2x^2 - 3x - 1 = 0. Give the larger root."
 
 Thought: I will solve the quadratic symbolically with sympy to keep the exact form.
@@ -138,10 +145,10 @@ Observation: Execution logs:
 Thought: The larger root is 3/4 + sqrt(17)/4 = (3 + sqrt(17))/4. I give it exactly.
 Code:
 ```py
-final_answer("\\\\boxed{{\\\\frac{{3+\\\\sqrt{{17}}}}{{4}}}}")
+final_answer("\\\\boxed{\\\\frac{3+\\\\sqrt{17}}{4}}")
 ```<end_code>
 
-Now begin. Solve the task step by step."""
+"""
 
 STUDENT_SYSTEM_PROMPT = """\
 You solve tasks by writing Python code, step by step. Each step, write "Thought:" with your reasoning, then "Code:"
