@@ -137,10 +137,6 @@ def task_spec(name: str) -> str:
     return f"{file}@{name}"
 
 
-def solver_spec(solver: str) -> str:
-    return solver if "/" in solver or "@" in solver else f"agentdistill/{solver}"
-
-
 def cell_dir(config: GridConfig, model: ModelEntry, method: MethodEntry) -> str:
     return os.path.join(config.log_dir, slug(short_model_name(model.name)), slug(method.name))
 
@@ -182,14 +178,20 @@ def run_grid(config: GridConfig, dry_run: bool = False) -> bool:
             options["limit"] = config.limit
         if config.sample_shuffle is not None:
             options["sample_shuffle"] = config.sample_shuffle
+        if "@" in method.solver:  # a solver in a file: override the tasks' solver
+            solver_options = {
+                "solver": SolverSpec(method.solver, dict(method.args), dict(method.args)),  # inspect applies args_passed
+                "task_args": config.task_args,
+            }
+        else:  # the benchmark tasks take the solver (and its args) as task args; that also picks the sandbox
+            solver_options = {"task_args": {**config.task_args, "solver": method.solver, **method.args}}
         ok, _logs = eval_set(
             tasks=tasks,
             log_dir=folder,
             model=model.name,
             model_args=model.args,
-            solver=SolverSpec(solver_spec(method.solver), dict(method.args), dict(method.args)),  # args_passed is what inspect applies
-            task_args=config.task_args,
             metadata=meta,
+            **solver_options,
             **options,
         )
         all_ok = all_ok and ok

@@ -7,6 +7,7 @@ Naming rules (documented in leaderboard/README.md):
 - task: `eval.task` without a package prefix (`agentdistill/hotpotqa` -> `hotpotqa`).
 - method: from the solver and its arguments. The solver is `eval.solver` (an `--solver`
   override, recorded with `solver_args`) or else the task's own `solver` task argument.
+  The task's other arguments except source/judge/sandbox are the solver's.
   `agent_sag` -> `agent+sag`, `agent_ftp` -> `agent+ftp`, and boolean modifier arguments
   that are true (`ftp=True`, `sag=True`) or a `chooser="sag"` add `+ftp` / `+sag` in that
   order. Other solvers keep their name (`cot`, `cot_sc`, `rag`). A grid run can name the
@@ -30,6 +31,8 @@ from typing import Any, Iterable
 
 GRID_METADATA_KEY = "agentdistill_grid"
 STATS_SCORER = "run_stats"
+# Arguments of the benchmark task functions that are not solver arguments.
+TASK_OWN_ARGS = ("source", "judge", "sandbox", "model")
 
 # Arguments that turn a base agent into a variant, in the order they appear in a method name.
 AGENT_MODIFIERS = ("ftp", "sag")
@@ -42,7 +45,7 @@ _MODIFIER_ALIASES = {
 
 # Score names preferred as a task's headline metric, first present wins. The factual scorer
 # reports judge/em/f1/cover_em as separate scores; the math scorer reports a single one.
-DEFAULT_METRIC_PREFERENCE = ("judge", "cover_em", "em", "math_scorer", "accuracy")
+DEFAULT_METRIC_PREFERENCE = ("judge", "em", "cover_em", "math_scorer", "accuracy")
 
 
 @dataclass
@@ -163,11 +166,11 @@ def method_name(solver: str | None, args: dict[str, Any] | None = None) -> str:
 def _solver_of(spec: Any) -> tuple[str | None, dict[str, Any]]:
     if spec.solver:
         return spec.solver, dict(spec.solver_args or {})
+    # the benchmark tasks take `solver` as a task argument; their other arguments go to the solver
     task_args = dict(spec.task_args or {})
-    solver = task_args.get("solver")
+    solver = task_args.pop("solver", None)
     if isinstance(solver, str) and solver:
-        args = task_args.get("solver_args")
-        return solver, dict(args) if isinstance(args, dict) else {}
+        return solver, {k: v for k, v in task_args.items() if k not in TASK_OWN_ARGS}
     return None, {}
 
 
