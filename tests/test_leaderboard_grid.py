@@ -118,3 +118,12 @@ def test_grid_resumes_only_what_is_missing(tmp_path, monkeypatch):
     table = build_table(runs, tasks=("math500", "aime"))
     assert [(r.size_label, round(r.cells["math500"].value, 2), r.cells["math500"].n) for r in table.rows] == [("0.5B", 0.0, 3), ("7B", 1.0, 3)]
     assert all(not r.cells["aime"].flags for r in table.rows)
+
+
+def test_shipped_smoke_grid_config_parses():
+    from agentdistill.leaderboard import grid
+
+    config = load_config(os.path.join(os.path.dirname(grid.__file__), "grids", "smoke.yaml"))
+    assert [m.name for m in config.methods] == ["cot", "agent+sag"]
+    assert [(m.name, m.size) for m in config.models] == [("agentdistill/smollm2-135m", 0.135)]
+    assert len(config.tasks) == 8 and all(task_spec(t) for t in config.tasks)
