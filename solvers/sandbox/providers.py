@@ -1,0 +1,452 @@
+"""Sandbox providers: `bwrap` (default), inspect's `docker` with the shipped compose file, and (unsafe) `local`.
+
+- `bwrap`: one long-lived bubblewrap sandbox per sample: every namespace unshared (no network), read-only system
+  binds, private tmpfs workspace and /tmp, empty environment, dies with its parent, in its own pids cgroup when the
+  host allows it; everything is killed at sample cleanup. Its main process is the worker in spawner mode listening
+  on a Unix socket passed in by the host: each interpreter, exec, read_file or write_file is one connection.
+- `docker`: inspect's own Docker sandbox; `COMPOSE_FILE` (Python + numpy + sympy, `network_mode: none`, memory,
+  CPU and pids limits, `init: true`, non-root user) rides along as the config of the default sandbox spec so that
+  `--sandbox docker` uses it (see `sandbox_spec`). The worker runs over a `docker exec -i` pipe.
+- `local`: inspect's `local` sandbox: the worker runs on the host with no isolation at all. Unsafe; warns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import errno
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import uuid
+import warnings
+from pathlib import Path
+from typing import Any, Literal, Union, overload
+
+from inspect_ai.util import ExecResult as InspectExecResult
+from inspect_ai.util import SandboxEnvironment, SandboxEnvironmentSpec, sandboxenv
+from inspect_ai.util._sandbox.environment import SandboxEnvironmentConfigType
+
+from agentdistill.solvers.sandbox.client import Channel, ChannelFactory, SandboxError, close_sample_interpreter
+
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+WORKER_FILE = HERE / "worker.py"
+DOCKER_DIR = HERE / "docker"
+COMPOSE_FILE = DOCKER_DIR / "compose.yaml"
+
+DEFAULT_SANDBOX = "bwrap"
+SANDBOX_WORKDIR = "/workspace"
+WORKER_PATH_IN_SANDBOX = "/opt/agentdistill/worker.py"
+PIDS_MAX = 256
+TMPFS_BYTES = 512 * 1024 * 1024
+UNSAFE_LOCAL_WARNING = (
+    "agentdistill: the 'local' sandbox runs model-written code directly on this machine with no isolation "
+    "(host files, host environment variables including API keys, network). Use 'bwrap' or 'docker' for anything "
+    "but trusted debugging."
+)
+
+
+def sandbox_spec(name: str | None = None) -> SandboxEnvironmentSpec:
+    """The inspect sandbox spec for a provider name.
+
+    `bwrap` (default) and `docker` carry the shipped compose file as their config: bwrap ignores it, and inspect
+    forwards a task's docker-compatible config to a `--sandbox docker` override, so `--sandbox docker` on the
+    command line runs our image. `local` is the unsafe host sandbox.
+    """
+    name = (name or DEFAULT_SANDBOX).strip()
+    if name == "local":
+        warnings.warn(UNSAFE_LOCAL_WARNING, stacklevel=2)
+        return SandboxEnvironmentSpec("local")
+    if name in ("bwrap", "docker"):
+        return SandboxEnvironmentSpec(name, str(COMPOSE_FILE))
+    if ":" in name:
+        kind, config = name.split(":", 1)
+        return SandboxEnvironmentSpec(kind, config)
+    return SandboxEnvironmentSpec(name)
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+async def _unix_channel(path: str) -> Channel:
+    reader, writer = await asyncio.open_unix_connection(path, limit=1 << 26)
+    return Channel(reader, writer)
+
+
+async def _request_once(path: str, msg: dict, timeout: float | None) -> dict:
+    chan = await _unix_channel(path)
+    try:
+        await chan.send(msg)
+        return await asyncio.wait_for(chan.recv(), timeout)
+    finally:
+        await chan.close()
+
+
+def _python_layout() -> dict[str, Any]:
+    """Where the host's Python and its site-packages are, and where they appear inside the sandbox."""
+    base = Path(sys.base_prefix).resolve()
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    sites = []
+    for key in ("purelib", "platlib"):
+        p = Path(sysconfig.get_paths()[key]).resolve()
+        if p.is_dir() and p not in sites and not str(p).startswith(str(base) + "/"):
+            sites.append(p)
+    if str(base) in ("/usr", "/usr/local") or str(base).startswith("/usr/"):
+        return {"binds": [], "python": str(base / "bin" / version), "sites": sites, "libdir": None}
+    return {"binds": [(base, "/opt/python")], "python": f"/opt/python/bin/{version}", "sites": sites,
+            "libdir": "/opt/python/lib"}
+
+
+class PidsCgroup:
+    """A cgroup with a pids limit for one sandbox (v1 `pids` controller or v2 with pids enabled); None when the
+    host does not let us create one (then fork bombs are bounded only by RLIMIT_NPROC, enforced for non-root)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    @classmethod
+    def create(cls, name: str, pids_max: int) -> "PidsCgroup | None":
+        for root in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
+            if not (root / "cgroup.procs").exists():
+                continue
+            if root == Path("/sys/fs/cgroup") and "pids" not in _read(root / "cgroup.subtree_control"):
+                continue
+            path = root / name
+            try:
+                path.mkdir()
+                (path / "pids.max").write_text(str(pids_max))
+                return cls(path)
+            except OSError:
+                try:
+                    path.rmdir()
+                except OSError:
+                    pass
+        return None
+
+    def join_fn(self):
+        procs = str(self.path / "cgroup.procs")
+
+        def join() -> None:
+            with open(procs, "w") as f:
+                f.write(str(os.getpid()))
+
+        return join
+
+    def kill_all(self) -> None:
+        for _ in range(50):
+            pids = [int(p) for p in _read(self.path / "cgroup.procs").split()]
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            import time
+
+            time.sleep(0.02)
+        try:
+            self.path.rmdir()
+        except OSError:
+            pass
+
+    def current(self) -> int:
+        try:
+            return int(_read(self.path / "pids.current") or 0)
+        except ValueError:
+            return 0
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def _raise_file_error(reply: dict, file: str) -> None:
+    if "error" not in reply:
+        return
+    kind = reply.get("error")
+    message = reply.get("message") or kind
+    code = reply.get("errno") or 0
+    if kind == "FileNotFoundError":
+        raise FileNotFoundError(code or errno.ENOENT, message, file)
+    if kind == "IsADirectoryError":
+        raise IsADirectoryError(code or errno.EISDIR, message, file)
+    if kind == "PermissionError":
+        raise PermissionError(code or errno.EACCES, message, file)
+    raise OSError(code, message, file)
+
+
+# ------------------------------------------------------------------------------------------------ bwrap
+def bwrap_available() -> bool:
+    return shutil.which("bwrap") is not None
+
+
+@sandboxenv(name="bwrap")
+class BwrapSandbox(SandboxEnvironment):
+    """A bubblewrap sandbox, one per sample (see the module docstring)."""
+
+    def __init__(self, pids_max: int = PIDS_MAX, tmpfs_bytes: int = TMPFS_BYTES):
+        super().__init__()
+        self.pids_max = pids_max
+        self.tmpfs_bytes = tmpfs_bytes
+        self.proc: asyncio.subprocess.Process | None = None
+        self.tmpdir: str | None = None
+        self.socket_path: str | None = None
+        self.cgroup: PidsCgroup | None = None
+        self.name = f"agentdistill-{uuid.uuid4().hex[:12]}"
+
+    # inspect lifecycle ---------------------------------------------------------------------------------------------
+    @classmethod
+    async def task_init(cls, task_name: str, config: SandboxEnvironmentConfigType | None) -> None:
+        if not bwrap_available():
+            raise RuntimeError("the 'bwrap' sandbox needs bubblewrap (Debian/Ubuntu: apt-get install bubblewrap); "
+                               "or run with --sandbox docker")
+
+    @classmethod
+    async def sample_init(cls, task_name: str, config: SandboxEnvironmentConfigType | None,
+                          metadata: dict[str, str]) -> dict[str, SandboxEnvironment]:
+        env = cls()
+        await env.start()
+        return {"default": env}
+
+    @classmethod
+    async def sample_cleanup(cls, task_name: str, config: SandboxEnvironmentConfigType | None,
+                             environments: dict[str, SandboxEnvironment], interrupted: bool) -> None:
+        for env in environments.values():
+            if isinstance(env, BwrapSandbox):
+                await env.stop()
+
+    @classmethod
+    def config_deserialize(cls, config: dict[str, Any]) -> Any:
+        return config
+
+    # process ---------------------------------------------------------------------------------------------------
+    def command(self, listen_fd: int) -> list[str]:
+        """The bwrap command line (public for tests)."""
+        layout = _python_layout()
+        args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]
+        if os.geteuid() == 0:
+            args += ["--cap-drop", "ALL"]
+        args += ["--ro-bind", "/usr", "/usr"]
+        for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+            if os.path.islink(top):
+                args += ["--symlink", os.readlink(top), top]
+            elif os.path.isdir(top):
+                args += ["--ro-bind", top, top]
+        for etc in ("/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
+                    "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/ssl", "/etc/mime.types"):
+            if os.path.exists(etc):
+                args += ["--ro-bind", etc, etc]
+        for src, dst in layout["binds"]:
+            args += ["--ro-bind", str(src), dst]
+        pythonpath = []
+        for i, site in enumerate(layout["sites"]):
+            dst = f"/opt/site-packages{i or ''}"
+            args += ["--ro-bind", str(site), dst]
+            pythonpath.append(dst)
+        args += ["--ro-bind", str(WORKER_FILE), WORKER_PATH_IN_SANDBOX]
+        args += ["--dev", "/dev", "--proc", "/proc"]
+        args += ["--size", str(self.tmpfs_bytes), "--perms", "1777", "--tmpfs", "/tmp"]
+        args += ["--size", str(self.tmpfs_bytes), "--tmpfs", SANDBOX_WORKDIR, "--chdir", SANDBOX_WORKDIR]
+        env = {"PATH": ("/opt/python/bin:" if layout["binds"] else "") + "/usr/local/bin:/usr/bin:/bin",
+               "HOME": SANDBOX_WORKDIR, "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg"}
+        if pythonpath:
+            env["PYTHONPATH"] = ":".join(pythonpath)
+        if layout["libdir"]:
+            env["LD_LIBRARY_PATH"] = layout["libdir"]
+        for k, v in env.items():
+            args += ["--setenv", k, v]
+        args += ["--", layout["python"], "-s", WORKER_PATH_IN_SANDBOX, "--serve", str(listen_fd)]
+        return args
+
+    async def start(self) -> None:
+        self.tmpdir = tempfile.mkdtemp(prefix="agentdistill-bwrap-")
+        os.chmod(self.tmpdir, 0o700)
+        self.socket_path = os.path.join(self.tmpdir, "worker.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(self.socket_path)
+        listener.listen(64)
+        self.cgroup = PidsCgroup.create(self.name, self.pids_max)
+        if self.cgroup is None:
+            logger.info("bwrap: no pids cgroup available; fork bombs are bounded by RLIMIT_NPROC only")
+        try:
+            self.proc = await asyncio.create_subprocess_exec(
+                *self.command(listener.fileno()), pass_fds=(listener.fileno(),), stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                preexec_fn=self.cgroup.join_fn() if self.cgroup else None)
+        finally:
+            listener.close()
+        try:
+            reply = await _request_once(self.socket_path, {"op": "ping"}, 30)
+        except Exception as e:  # noqa: BLE001
+            err = b""
+            if self.proc.returncode is not None and self.proc.stderr is not None:
+                err = await self.proc.stderr.read()
+            await self.stop()
+            raise RuntimeError(f"bwrap sandbox did not start: {e} {err.decode(errors='replace')}") from e
+        if reply.get("op") != "pong":
+            raise RuntimeError(f"bwrap sandbox: unexpected reply {reply}")
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
+
+    async def stop(self) -> None:
+        await close_sample_interpreter(self)
+        if self.proc is not None and self.proc.returncode is None:
+            try:
+                self.proc.kill()
+            except ProcessLookupError:
+                pass
+            try:
+                await asyncio.wait_for(self.proc.wait(), 10)
+            except asyncio.TimeoutError:
+                logger.warning("bwrap sandbox %s did not exit", self.name)
+        if self.cgroup is not None:
+            await asyncio.to_thread(self.cgroup.kill_all)
+            self.cgroup = None
+        if self.tmpdir:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = None
+
+    async def _ensure_running(self) -> None:
+        if not self.running:
+            logger.warning("bwrap sandbox %s had died (code killed its processes); starting a fresh one", self.name)
+            await self.stop()
+            await self.start()
+
+    async def open_channel(self) -> Channel:
+        await self._ensure_running()
+        assert self.socket_path is not None
+        return await _unix_channel(self.socket_path)
+
+    async def _request(self, msg: dict, timeout: float | None = None) -> dict:
+        await self._ensure_running()
+        assert self.socket_path is not None
+        return await _request_once(self.socket_path, msg, timeout)
+
+    # inspect SandboxEnvironment API -----------------------------------------------------------------------------
+    def _path(self, file: str) -> str:
+        return file if file.startswith("/") else f"{SANDBOX_WORKDIR}/{file}"
+
+    async def exec(self, cmd: list[str], input: str | bytes | None = None, cwd: str | None = None,
+                   env: dict[str, str] | None = None, user: str | None = None, timeout: int | None = None,
+                   timeout_retry: bool = True, concurrency: bool = True) -> InspectExecResult[str]:
+        if user not in (None, "root", "0"):
+            from inspect_ai.util import SandboxUserUnsupportedError
+
+            raise SandboxUserUnsupportedError(f"the bwrap sandbox cannot run commands as {user!r}")
+        data = input.encode() if isinstance(input, str) else input
+        reply = await self._request({
+            "op": "exec", "cmd": list(cmd), "cwd": self._path(cwd) if cwd else SANDBOX_WORKDIR, "env": env or {},
+            "timeout": timeout, "input": base64.b64encode(data).decode() if data is not None else None,
+        }, None if timeout is None else timeout + 10)
+        if reply.get("timeout"):
+            raise TimeoutError(f"command timed out after {timeout} s: {cmd}")
+        stdout = base64.b64decode(reply.get("stdout") or "").decode("utf-8", "replace")
+        stderr = base64.b64decode(reply.get("stderr") or "").decode("utf-8", "replace")
+        code = int(reply.get("returncode", 1))
+        return InspectExecResult(success=code == 0, returncode=code, stdout=stdout, stderr=stderr)
+
+    async def write_file(self, file: str, contents: str | bytes) -> None:
+        data = contents.encode("utf-8") if isinstance(contents, str) else contents
+        path = self._path(file)
+        reply = await self._request({"op": "write_file", "path": path, "data": base64.b64encode(data).decode()}, 60)
+        _raise_file_error(reply, path)
+
+    @overload
+    async def read_file(self, file: str, text: Literal[True] = True) -> str: ...
+
+    @overload
+    async def read_file(self, file: str, text: Literal[False]) -> bytes: ...
+
+    async def read_file(self, file: str, text: bool = True) -> Union[str, bytes]:
+        path = self._path(file)
+        reply = await self._request({"op": "read_file", "path": path}, 60)
+        _raise_file_error(reply, path)
+        data = base64.b64decode(reply["data"])
+        return data.decode("utf-8") if text else data
+
+
+# ------------------------------------------------------------------------------------------------ docker, local
+BOOTSTRAP = (
+    "import os\n"
+    "def r(n):\n"
+    "    b = b''\n"
+    "    while len(b) < n:\n"
+    "        c = os.read(0, n - len(b))\n"
+    "        if not c: raise SystemExit(1)\n"
+    "        b += c\n"
+    "    return b\n"
+    "src = r(int(r(10)))\n"
+    "g = {'__name__': '__main__', '__file__': '/agentdistill-worker.py'}\n"
+    "exec(compile(src, '/agentdistill-worker.py', 'exec'), g)\n"
+)
+
+
+def worker_payload() -> bytes:
+    """What a bootstrapped worker reads first on stdin: 10-digit length + the worker's source."""
+    src = WORKER_FILE.read_bytes()
+    return f"{len(src):010d}".encode() + src
+
+
+def docker_worker_command(container: str, workdir: str | None = None, python: str = "python3") -> list[str]:
+    """The `docker exec -i` command line that starts a worker in a running container (stdio session)."""
+    cmd = ["docker", "exec", "-i"]
+    if workdir:
+        cmd += ["--workdir", workdir]
+    return cmd + [container, python, "-u", "-c", BOOTSTRAP]
+
+
+async def _process_channel(cmd: list[str], payload: bytes | None = None, cwd: str | None = None,
+                           env: dict[str, str] | None = None) -> Channel:
+    proc = await asyncio.create_subprocess_exec(*cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                                stderr=subprocess.DEVNULL, cwd=cwd, env=env,
+                                                start_new_session=True, limit=1 << 26)
+    if payload:
+        proc.stdin.write(payload)
+
+    async def closer() -> None:
+        if proc.returncode is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            await proc.wait()
+
+    return Channel(proc.stdout, proc.stdin, closer)
+
+
+def channel_factory(env: Any) -> tuple[ChannelFactory, str]:
+    """How to open a worker channel into this inspect sandbox environment."""
+    if isinstance(env, BwrapSandbox):
+        return env.open_channel, f"bwrap:{env.name}"
+    from inspect_ai.util._sandbox.docker.docker import DockerSandboxEnvironment
+    from inspect_ai.util._sandbox.local import LocalSandboxEnvironment
+
+    if isinstance(env, DockerSandboxEnvironment):
+        async def docker_factory() -> Channel:
+            connection = await env.connection()
+            cmd = docker_worker_command(connection.container, getattr(env, "_working_dir", None))
+            return await _process_channel(cmd, worker_payload())
+
+        return docker_factory, "docker"
+    if isinstance(env, LocalSandboxEnvironment):
+        warnings.warn(UNSAFE_LOCAL_WARNING, stacklevel=3)
+        logger.warning(UNSAFE_LOCAL_WARNING)
+
+        async def local_factory() -> Channel:
+            return await _process_channel([sys.executable, "-s", str(WORKER_FILE)], cwd=env.directory.name)
+
+        return local_factory, "local (unsafe)"
+    raise SandboxError(f"no agentdistill worker transport for sandbox type {type(env).__name__}; "
+                       "use bwrap, docker or local")
