@@ -11,6 +11,9 @@ import sys
 
 # command -> (module, function taking argv, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "prepare-wiki18": ("agentdistill.solvers.retrieval.wiki18", "main", "download + prepare Wikipedia-2018 and its e5 faiss index (retriever wiki18:<dir>)"),
+    "retrieval-server": ("agentdistill.solvers.retrieval.server", "main", "serve a retriever on 127.0.0.1 for many eval workers (retriever http://127.0.0.1:PORT)"),
+    "coverage": ("agentdistill.solvers.retrieval.coverage", "main", "per factual task: recall@k of gold answers in retrieved passages, and in the corpus at all"),
     "trajectories": ("agentdistill.distill.trajectories", "main", "run a teacher over the training tasks and write filtered chat trajectories (JSONL)"),
     "train": ("agentdistill.distill.train", "main", "LoRA fine-tune a student on trajectories (TRL SFT, assistant turns only)"),
     # "prepare-model": ("agentdistill.distill.embedded", "main", "convert the embedded SmolLM2 GGUF into a cached transformers folder"),
