@@ -1,0 +1,399 @@
+"""`agentdistill trajectories`: teacher trajectories -> filtered chat JSONL for `agentdistill train`.
+
+Two steps, also usable apart:
+
+1. `run`: evaluate any inspect model as the teacher on the training tasks (default `math_train` and
+   `hotpotqa_train`) with the `agent` solver (teacher prompt; `--ftp` for the first-thought prefix) or
+   with `cot`, through `inspect_ai.eval_set` into one log directory. Re-running the same command
+   resumes: finished tasks are reused, an interrupted or failed task is retried with its completed
+   samples reused, and errored samples are always run again (the eval runs with
+   `fail_on_error` + `continue_on_fail`, so a log holding an errored sample is never "done").
+2. `from-logs`: read the eval logs (files or directories) and write one JSONL record per kept
+   sample: `{"messages": [...], "id", "domain", "target", "final_answer", "stats", "provenance"}`.
+
+Agent records: system = the student prompt (`solvers/agent` `system_prompt("student", domain)`),
+user = the question plus the paper's instruction as the teacher saw it, then the teacher's assistant
+turns exactly as logged (thought + code, FTP prefix included) and observations as user turns. CoT
+records keep the logged conversation (the CoT prompt is also the student's prompt at test time).
+
+Filters, first matching reason wins: `error` (the sample errored), `parse_error` (a turn failed to
+parse), `max_steps` (steps ran out; the fallback answer does not count), `incorrect` (math: the
+math scorer; factual: the LLM judge when it ran, else `--factual-metric`, exact match by default),
+`no_assistant_turn`. Execution errors are kept (they teach recovery). The same sample found in
+several logs (retries) counts once: the newest non-errored copy.
+
+    agentdistill trajectories run --model vllm/Qwen/Qwen2.5-32B-Instruct --solver agent --ftp \\
+        --log-dir logs/teacher --out data/agent_ftp.jsonl
+    agentdistill trajectories from-logs logs/teacher --out data/agent_ftp.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_TASKS = ("math_train", "hotpotqa_train")
+DROP_REASONS = ("error", "parse_error", "max_steps", "incorrect", "no_assistant_turn")
+STATS_KEY = "agentdistill_stats"
+AGENT_KEY = "agent"
+
+
+# --- reading logs -----------------------------------------------------------------------------------------------
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    parts = []
+    for item in content or []:
+        text = getattr(item, "text", None)
+        if text is None and isinstance(item, dict):
+            text = item.get("text")
+        if text:
+            parts.append(text)
+    return "".join(parts)
+
+
+def _plain_messages(messages: list[Any]) -> list[dict[str, str]]:
+    """role/content dicts; consecutive assistant messages (a prefill and its continuation) are joined."""
+    out: list[dict[str, str]] = []
+    for message in messages:
+        role = message.role if hasattr(message, "role") else message["role"]
+        content = _text(message.content if hasattr(message, "content") else message["content"])
+        if role == "tool":  # native tool calls are not part of the CodeAct format; keep them visible as observations
+            role = "user"
+        if out and role == "assistant" and out[-1]["role"] == "assistant":
+            out[-1]["content"] += content
+        else:
+            out.append({"role": role, "content": content})
+    return out
+
+
+def student_system_prompt(domain: str) -> str:
+    from agentdistill.solvers.agent.loop import system_prompt
+
+    return system_prompt("student", domain)
+
+
+def is_correct(scores: dict[str, Any] | None, factual_metric: str = "em") -> bool | None:
+    """Whether the task's main scorer says correct (None when there is no usable score)."""
+    for name, score in (scores or {}).items():
+        if name == "run_stats":
+            continue
+        value = score.value if hasattr(score, "value") else score.get("value")
+        if isinstance(value, str):
+            return value.upper() in ("C", "CORRECT", "1", "TRUE")
+        if isinstance(value, (int, float)):
+            return float(value) >= 1.0
+        if isinstance(value, dict):
+            judge = value.get("judge")
+            if judge is not None and not (isinstance(judge, float) and math.isnan(judge)):
+                return float(judge) >= 1.0
+            metric = value.get(factual_metric)
+            if metric is not None and not (isinstance(metric, float) and math.isnan(metric)):
+                return float(metric) >= 1.0
+    return None
+
+
+@dataclass
+class Conversion:
+    records: list[dict[str, Any]] = field(default_factory=list)
+    dropped: Counter = field(default_factory=Counter)
+    duplicates: int = 0
+    logs: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        total = len(self.records) + sum(self.dropped.values())
+        return {
+            "samples": total,
+            "kept": len(self.records),
+            "dropped": {reason: self.dropped.get(reason, 0) for reason in DROP_REASONS},
+            "duplicates_skipped": self.duplicates,
+            "logs": self.logs,
+        }
+
+    def report(self) -> str:
+        s = self.summary()
+        dropped = ", ".join(f"{k} {v}" for k, v in s["dropped"].items())
+        return f"kept {s['kept']} of {s['samples']} samples; dropped: {dropped} (from {len(s['logs'])} log(s))"
+
+
+def drop_reason(sample: Any, factual_metric: str = "em") -> str | None:
+    """Why a logged sample is not a training trajectory (None: keep it)."""
+    if getattr(sample, "error", None) or not getattr(sample, "scores", None):
+        return "error"
+    metadata = sample.metadata or {}
+    stats = metadata.get(STATS_KEY) or {}
+    if float(stats.get("parse_errors", 0) or 0) > 0:
+        return "parse_error"
+    if float(stats.get("max_steps_hit", 0) or 0) > 0:
+        return "max_steps"
+    if not is_correct(sample.scores, factual_metric):
+        return "incorrect"
+    if not any(m.role == "assistant" for m in sample.messages):
+        return "no_assistant_turn"
+    return None
+
+
+def sample_record(sample: Any, header: Any, log_file: str) -> dict[str, Any]:
+    """The chat record of one kept sample."""
+    metadata = sample.metadata or {}
+    domain = metadata.get("domain") or "math"
+    messages = _plain_messages(sample.messages)
+    agent = AGENT_KEY in metadata
+    if agent:
+        # the student prompt replaces the teacher's; the user turn (question + instruction) stays as the teacher saw it
+        body = [m for m in messages if m["role"] != "system"]
+        messages = [{"role": "system", "content": student_system_prompt(domain)}, *body]
+    while messages and messages[-1]["role"] != "assistant":  # nothing after the last turn is trained
+        messages.pop()
+    eval_spec = header.eval
+    task_args = dict(eval_spec.task_args or {})
+    solver_name = task_args.pop("solver", None) or (eval_spec.solver or None)
+    solver_args = {k: v for k, v in task_args.items() if k not in ("source", "judge", "sandbox")}
+    if eval_spec.solver_args:
+        solver_args.update(eval_spec.solver_args)
+    return {
+        "messages": messages,
+        "id": f"{eval_spec.task}:{sample.id}:{sample.epoch}",
+        "kind": "agent" if agent else "cot",
+        "domain": domain,
+        "target": sample.target,
+        "final_answer": metadata.get("final_answer"),
+        "stats": metadata.get(STATS_KEY) or {},
+        "provenance": {
+            "teacher": eval_spec.model,
+            "teacher_args": eval_spec.model_args,
+            "generate_config": eval_spec.model_generate_config.model_dump(exclude_none=True) if eval_spec.model_generate_config else {},
+            "task": eval_spec.task,
+            "task_args": eval_spec.task_args,
+            "solver": solver_name,
+            "solver_args": solver_args,
+            "ftp_prefix": (metadata.get(AGENT_KEY) or {}).get("ftp_prefix") if agent else None,
+            "log_file": log_file,
+            "eval_id": eval_spec.eval_id,
+            "sample_id": sample.id,
+            "epoch": sample.epoch,
+        },
+    }
+
+
+def log_files(paths: list[str | Path]) -> list[str]:
+    from inspect_ai.log import list_eval_logs
+
+    files: list[str] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            files += [info.name for info in list_eval_logs(str(path), recursive=True)]
+        else:
+            files.append(str(path))
+    return files
+
+
+def convert_logs(paths: list[str | Path], factual_metric: str = "em") -> Conversion:
+    """Read eval logs and build the filtered records (newest non-errored copy of each sample)."""
+    from inspect_ai.log import read_eval_log
+
+    conv = Conversion()
+    # (task, sample id, epoch) -> (is_ok, created, record or drop reason)
+    best: dict[tuple[str, str, int], tuple[bool, str, Any]] = {}
+    for file in log_files(paths):
+        log = read_eval_log(file)
+        conv.logs.append(file)
+        created = log.eval.created or ""
+        for sample in log.samples or []:
+            key = (log.eval.task, str(sample.id), int(sample.epoch))
+            reason = drop_reason(sample, factual_metric)
+            entry = (reason != "error", created, reason if reason else sample_record(sample, log, file))
+            if key in best:
+                conv.duplicates += 1
+                if (best[key][0], best[key][1]) >= (entry[0], entry[1]):
+                    continue
+            best[key] = entry
+    for key in sorted(best):
+        _, _, outcome = best[key]
+        if isinstance(outcome, str):
+            conv.dropped[outcome] += 1
+        else:
+            conv.records.append(outcome)
+    return conv
+
+
+def write_jsonl(records: list[dict[str, Any]], out: str | Path) -> None:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+    tmp.replace(out)
+
+
+def finish(conv: Conversion, out: str | Path) -> dict[str, Any]:
+    write_jsonl(conv.records, out)
+    summary = conv.summary()
+    Path(str(out) + ".summary.json").write_text(json.dumps(summary, indent=2))
+    print(conv.report())
+    print(f"wrote {len(conv.records)} trajectories to {out}")
+    return summary
+
+
+# --- running the teacher ------------------------------------------------------------------------------------------
+
+
+def task_spec(name: str) -> str:
+    """A shipped task name -> its task file (`<file>@<name>`); anything else is passed to inspect as is."""
+    import agentdistill.tasks as tasks_pkg
+
+    path = Path(tasks_pkg.__file__).parent / name / f"{name}.py"
+    return f"{path}@{name}" if path.is_file() else name
+
+
+def _kv(pairs: list[str] | None) -> dict[str, Any]:
+    import yaml
+
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"expected key=value, got {pair!r}")
+        out[key] = yaml.safe_load(value)
+    return out
+
+
+def teacher_task_args(solver: str, ftp: bool, max_steps: int | None, solver_args: dict[str, Any]) -> dict[str, Any]:
+    args: dict[str, Any] = {"solver": solver}
+    if solver.startswith("agent"):
+        args["prompt"] = "teacher"
+        if ftp:
+            args["ftp"] = True
+        if max_steps is not None:
+            args["max_steps"] = max_steps
+    elif ftp:
+        raise SystemExit("--ftp needs an agent solver")
+    args.update(solver_args)
+    return args
+
+
+def run_teacher(
+    model: str,
+    tasks: list[str],
+    log_dir: str,
+    solver: str = "agent",
+    ftp: bool = False,
+    max_steps: int | None = None,
+    solver_args: dict[str, Any] | None = None,
+    task_args: dict[str, Any] | None = None,
+    model_args: dict[str, Any] | None = None,
+    model_roles: dict[str, str] | None = None,
+    limit: int | None = None,
+    sample_shuffle: int | None = None,
+    retry_attempts: int = 3,
+    retry_wait: float = 10,
+    max_samples: int | None = None,
+    display: str | None = None,
+    **eval_kwargs: Any,
+) -> bool:
+    """Run (or resume) the teacher eval set; True when every task finished without errored samples."""
+    from inspect_ai import eval_set
+
+    args = teacher_task_args(solver, ftp, max_steps, solver_args or {})
+    args.update(task_args or {})
+    success, _ = eval_set(
+        tasks=[task_spec(name) for name in tasks],
+        log_dir=log_dir,
+        model=model,
+        model_args=model_args or {},
+        model_roles=model_roles,
+        task_args=args,
+        limit=limit,
+        sample_shuffle=sample_shuffle,
+        # an errored sample marks the log as failed (so eval_set retries it, reusing the finished samples),
+        # but the other samples keep running
+        fail_on_error=True,
+        continue_on_fail=True,
+        retry_attempts=retry_attempts,
+        retry_wait=retry_wait,
+        max_samples=max_samples,
+        display=display,
+        **eval_kwargs,
+    )
+    return bool(success)
+
+
+# --- CLI ------------------------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="agentdistill trajectories", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="mode", required=True)
+    run = sub.add_parser("run", help="run (or resume) the teacher, then convert its logs")
+    run.add_argument("--model", required=True, help="any inspect model, e.g. vllm/Qwen/Qwen2.5-32B-Instruct")
+    run.add_argument("--tasks", default=",".join(DEFAULT_TASKS), help="comma-separated task names or inspect task specs")
+    run.add_argument("--solver", default="agent", help="agent (default), agent_ftp, or cot")
+    run.add_argument("--ftp", action="store_true", help="first-thought prefix (agent)")
+    run.add_argument("--max-steps", type=int, default=None, help="agent steps (default: the solver's, 5)")
+    run.add_argument("-S", dest="solver_args", action="append", help="solver argument key=value (repeatable)")
+    run.add_argument("-T", dest="task_args", action="append", help="task argument key=value (e.g. judge=off)")
+    run.add_argument("-M", dest="model_args", action="append", help="model argument key=value")
+    run.add_argument("--model-role", action="append", help="role=model, e.g. grader=openai/gpt-4o-mini-2024-07-18")
+    run.add_argument("--limit", type=int, default=None, help="samples per task")
+    run.add_argument("--sample-shuffle", type=int, default=None, help="shuffle seed (stable subset with --limit)")
+    run.add_argument("--temperature", type=float, default=None, help="teacher sampling temperature (the paper: greedy)")
+    run.add_argument("--max-samples", type=int, default=None, help="samples run concurrently")
+    run.add_argument("--retry-attempts", type=int, default=3)
+    run.add_argument("--retry-wait", type=float, default=10)
+    run.add_argument("--log-dir", required=True, help="eval logs (one directory per teacher run; reuse it to resume)")
+    run.add_argument("--display", default=None, help="inspect display: full, rich, plain, none")
+    for p in (run, sub.add_parser("from-logs", help="convert existing eval logs only")):
+        p.add_argument("--out", required=True, help="output JSONL")
+        p.add_argument("--factual-metric", default="em", help="factual correctness when no judge ran: em, cover_em")
+    sub.choices["from-logs"].add_argument("logs", nargs="+", help="eval log files or directories")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in ("run", "from-logs", "-h", "--help"):
+        argv.insert(0, "run")
+    args = build_parser().parse_args(argv)
+    if args.mode == "run":
+        roles = dict(role.split("=", 1) for role in args.model_role or [])
+        extra = {"temperature": args.temperature} if args.temperature is not None else {}
+        ok = run_teacher(
+            model=args.model,
+            tasks=[t.strip() for t in args.tasks.split(",") if t.strip()],
+            log_dir=args.log_dir,
+            solver=args.solver,
+            ftp=args.ftp,
+            max_steps=args.max_steps,
+            solver_args=_kv(args.solver_args),
+            task_args=_kv(args.task_args),
+            model_args=_kv(args.model_args),
+            model_roles=roles or None,
+            limit=args.limit,
+            sample_shuffle=args.sample_shuffle,
+            retry_attempts=args.retry_attempts,
+            retry_wait=args.retry_wait,
+            max_samples=args.max_samples,
+            display=args.display,
+            **extra,
+        )
+        if not ok:
+            print("some tasks did not finish (errored samples); run the same command again to resume", file=sys.stderr)
+        logs = [args.log_dir]
+    else:
+        ok, logs = True, args.logs
+    finish(convert_logs(logs, args.factual_metric), args.out)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
