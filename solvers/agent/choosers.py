@@ -40,7 +40,7 @@ class GreedyChooser:
         (text, stop_reason), *_ = completion_texts(output) or [("", None)]
         candidate = make_candidate(0, text, ctx.prefill, stop_reason)
         if candidate.code is not None:
-            observe(candidate, await ctx.interp.run(candidate.code))
+            observe(candidate, await ctx.interp.run(candidate.code, timeout=ctx.timeout))
         return StepOutcome(chosen=candidate, candidates=[candidate], tokens=output_tokens(output))
 
 
@@ -104,7 +104,7 @@ class SAGChooser:
         candidates = [make_candidate(i, text, ctx.prefill, stop) for i, (text, stop) in enumerate(texts)]
         runnable = [c for c in candidates if c.code is not None]
         if runnable:
-            results = await ctx.interp.run_candidates([c.code for c in runnable])
+            results = await ctx.interp.run_candidates([c.code for c in runnable], timeout=ctx.timeout)
             for candidate, result in zip(runnable, results):
                 observe(candidate, result)
         valid = [c for c in candidates if c.valid]

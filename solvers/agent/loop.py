@@ -9,6 +9,7 @@ read trajectories from logs, keeps every candidate in `state.metadata["agent"]`,
 
 from __future__ import annotations
 
+import logging
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Protocol
@@ -31,6 +32,8 @@ from agentdistill.solvers import stats
 from agentdistill.solvers.agent import prompts
 from agentdistill.solvers.agent.parse import ParseError, normalize_turn, parse_action
 
+logger = logging.getLogger(__name__)
+
 AGENT_KEY = "agent"
 # A counter kept inside the interpreter, so calls are counted per candidate (forked with it) and only the committed
 # trajectory's calls survive; read once at the end of the episode.
@@ -52,8 +55,8 @@ del _agentdistill_counted
 class Interpreter(Protocol):
     """What the loop needs of the sandbox client (`agentdistill.solvers.sandbox`)."""
 
-    async def run(self, code: str) -> Any: ...
-    async def run_candidates(self, codes: list[str]) -> list[Any]: ...
+    async def run(self, code: str, timeout: float | None = None) -> Any: ...
+    async def run_candidates(self, codes: list[str], timeout: float | None = None) -> list[Any]: ...
     async def commit(self, index: int) -> None: ...
     async def discard(self) -> None: ...
 
@@ -117,6 +120,7 @@ class StepContext:
     domain: str
     config: GenerateConfig  # stop sequences, max tokens (the chooser adds its sampling settings)
     seed: int  # deterministic per sample, epoch and step
+    timeout: float | None = None  # per action in the sandbox
 
 
 class ActionChooser(Protocol):
@@ -148,6 +152,8 @@ def observe(candidate: Candidate, result: Any) -> Candidate:
     logs = (result.stdout or "") + (result.stderr or "")
     if result.truncated:
         logs = logs.rstrip("\n") + "\n" + prompts.OBSERVATION_TRUNCATED_NOTE
+    if getattr(result, "notice", None):  # e.g. the interpreter was restarted and its variables are lost
+        logs = logs.rstrip("\n") + "\n" + f"Note: {result.notice}"
     if result.error:
         shown = f"Execution logs:\n{logs.rstrip()}\n" if logs.strip() else ""
         candidate.observation = prompts.OBSERVATION_ERROR.format(logs=shown, error=str(result.error).strip())
@@ -217,6 +223,7 @@ class AgentSettings:
     k: int = 3
     max_tokens: int | None = 1024
     seed: int = 0
+    timeout: float | None = None  # seconds per action in the sandbox (None: the sandbox's default)
     tools: dict[str, Callable[..., Awaitable[str]]] | None = None  # overrides the default tools (tests)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -235,10 +242,58 @@ def default_tools(domain: str, settings: AgentSettings) -> dict[str, Callable[..
     return {"web_search": make_web_search(settings.retriever, k=settings.k)}
 
 
-async def default_interpreter(tools: dict[str, Callable[..., Awaitable[str]]]) -> Interpreter:
-    from agentdistill.solvers.sandbox import interpreter_for_sample
+_NO_SANDBOX_WARNING = (
+    "agent: the task has no sandbox (e.g. `--solver agent...` replaced a task created for a solver without one); "
+    "running the code in a private bwrap sandbox per sample. Pass --sandbox bwrap|docker|local to choose."
+)
+_OWNED_ENV = "_agentdistill_agent_owned_env"
+_OWNED_INTERP = "_agentdistill_agent_owned_interpreter"
 
-    return await interpreter_for_sample(tools)
+
+async def default_interpreter(tools: dict[str, Callable[..., Awaitable[str]]]) -> Interpreter:
+    """The sample's interpreter in the task's sandbox; with no sandbox configured, a bwrap one owned by the episode."""
+    from inspect_ai.util import sandbox
+
+    from agentdistill.solvers.sandbox import BwrapSandbox, SandboxError, interpreter_for_sample, open_interpreter
+
+    try:
+        return await interpreter_for_sample(tools)
+    except SandboxError:
+        # inspect hands solvers its event-logging proxy around the environment; open the worker in the environment
+        # itself, owned (closed) by this episode
+        env = sandbox()
+        inner = getattr(env, "_sandbox", env)
+        if inner is env:
+            raise
+        interp = await open_interpreter(inner, tools)
+        setattr(interp, _OWNED_INTERP, True)
+        return interp
+    except ProcessLookupError:  # inspect: no sandbox environment for this sample
+        global _warned_no_sandbox
+        if not _warned_no_sandbox:
+            _warned_no_sandbox = True
+            logger.warning(_NO_SANDBOX_WARNING)
+        env = BwrapSandbox()
+        await env.start()
+        try:
+            interp = await open_interpreter(env, tools)
+        except BaseException:
+            await env.stop()
+            raise
+        setattr(interp, _OWNED_ENV, env)
+        return interp
+
+
+_warned_no_sandbox = False
+
+
+async def release_interpreter(interp: Interpreter) -> None:
+    """Stop a sandbox the episode started itself (the task's own sandboxes are cleaned up by inspect)."""
+    env = getattr(interp, _OWNED_ENV, None)
+    if env is not None:
+        await env.stop()  # closes the interpreter too
+    elif getattr(interp, _OWNED_INTERP, False):
+        await interp.close()
 
 
 async def _install_counters(interp: Interpreter, names: list[str]) -> bool:
@@ -262,12 +317,18 @@ async def _read_counters(interp: Interpreter) -> dict[str, int]:
     return {str(k): int(v) for k, v in counts.items()} if isinstance(counts, dict) else {}
 
 
-async def ftp_prefix(model: Model, state: TaskState, domain: str) -> tuple[str, int]:
+async def ftp_prefix(model: Model, state: TaskState, domain: str, max_tokens: int | None) -> tuple[str | None, int]:
     """Run the CoT prompt and return (the first-thought prefill, tokens generated)."""
     from agentdistill.solvers.cot import cot_messages
 
-    output = await model.generate(cot_messages(state.input_text, domain))
+    # Only the first paragraph is used: stop at the first blank line (a leading blank line cannot stop it, as
+    # providers apply stop strings to generated text and the model rarely opens with one; if it does, no prefix).
+    output = await model.generate(
+        cot_messages(state.input_text, domain), config=GenerateConfig(stop_seqs=["\n\n"], max_tokens=max_tokens)
+    )
     paragraph = first_paragraph(output.completion)
+    if not paragraph:
+        return None, output_tokens(output)
     if paragraph.lower().startswith("thought:"):
         paragraph = paragraph[len("thought:") :].lstrip()
     return prompts.FTP_THOUGHT_PREFIX + paragraph, output_tokens(output)
@@ -299,11 +360,19 @@ async def run_agent(
     interpreter_factory: InterpreterFactory | None = None,
 ) -> TaskState:
     domain = state.metadata.get("domain") or "math"
-    model = get_model()
     tools = default_tools(domain, settings)
     interp = await (interpreter_factory or default_interpreter)(tools)
-    counting = await _install_counters(interp, sorted(tools))
+    try:
+        return await _episode(state, chooser, settings, interp, domain, sorted(tools))
+    finally:
+        await release_interpreter(interp)
 
+
+async def _episode(
+    state: TaskState, chooser: ActionChooser, settings: AgentSettings, interp: Interpreter, domain: str, tools: list[str]
+) -> TaskState:
+    model = get_model()
+    counting = await _install_counters(interp, tools)
     question = state.input_text
     state.messages = [
         ChatMessageSystem(content=system_prompt(settings.prompt, domain)),
@@ -317,7 +386,7 @@ async def run_agent(
     tokens = 0
     prefill = None
     if settings.ftp:
-        prefill, used = await ftp_prefix(model, state, domain)
+        prefill, used = await ftp_prefix(model, state, domain, settings.max_tokens)
         tokens += used
         log["ftp_prefix"] = prefill
 
@@ -334,6 +403,7 @@ async def run_agent(
             domain=domain,
             config=config,
             seed=base_seed + step,
+            timeout=settings.timeout,
         )
         outcome = await chooser.choose(ctx)
         prefill = None

@@ -18,7 +18,8 @@ def _as_bool(value: object) -> bool:
     return bool(value)
 
 
-_SOLVER_ARGS = {"max_steps": int, "prompt": str, "ftp": _as_bool, "retriever": str, "k": int, "max_tokens": int, "seed": int}
+_SOLVER_ARGS = {"max_steps": int, "prompt": str, "ftp": _as_bool, "retriever": str, "k": int, "max_tokens": int, "seed": int,
+               "timeout": float}
 
 
 def _settings(**args: object) -> AgentSettings:
@@ -29,7 +30,7 @@ def _settings(**args: object) -> AgentSettings:
     values = {key: None if value is None else _SOLVER_ARGS[key](value) for key, value in args.items()}
     if values.get("max_steps") is not None and values["max_steps"] < 1:
         raise ValueError(f"agent: max_steps must be >= 1, got {values['max_steps']}")
-    return AgentSettings(**{key: value for key, value in values.items() if value is not None or key in ("retriever", "max_tokens")})
+    return AgentSettings(**{key: value for key, value in values.items() if value is not None or key in ("retriever", "max_tokens", "timeout")})
 
 
 def _agent_solver(chooser: ActionChooser, settings: AgentSettings) -> Solver:
@@ -48,6 +49,7 @@ def agent(
     k: int = 3,
     max_tokens: int | None = 1024,
     seed: int = 0,
+    timeout: float | None = None,
 ) -> Solver:
     """CodeAct agent, one greedy action per step (the model's own sampling settings apply).
 
@@ -59,10 +61,12 @@ def agent(
       k: passages per search.
       max_tokens: generation limit per step.
       seed: seeds the per-sample random choices.
+      timeout: seconds per code action in the sandbox (default: the sandbox's, 10 s).
     """
     return _agent_solver(
         GreedyChooser(),
-        _settings(max_steps=max_steps, prompt=prompt, ftp=ftp, retriever=retriever, k=k, max_tokens=max_tokens, seed=seed),
+        _settings(max_steps=max_steps, prompt=prompt, ftp=ftp, retriever=retriever, k=k, max_tokens=max_tokens, seed=seed,
+                  timeout=timeout),
     )
 
 

@@ -1,0 +1,305 @@
+"""The CodeAct agent driven end to end by the scripted model, in the real sandbox (bwrap): every path of the loop,
+SAG's choosers and votes, FTP, and hostile code from the model."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import pytest
+from inspect_ai import Task, eval
+from inspect_ai.dataset import Sample
+from inspect_ai.model import get_model
+
+import agentdistill.solvers.registry  # noqa: F401  (registers the scripted model and the solvers)
+from agentdistill.solvers.agent.solvers import agent, agent_ftp, agent_sag
+from agentdistill.solvers.stats import run_stats, stats_of
+
+SANDBOX = os.environ.get("AGENTDISTILL_TEST_SANDBOX", "bwrap")
+
+
+def code(body: str, thought: str = "I compute it.") -> str:
+    return f"Thought: {thought}\nCode:\n```py\n{body}\n```<end_code>"
+
+
+def run(script: Any, solver, *, question="What is 6 times 7?", target="42", domain="math", log_dir=None):
+    sample = Sample(id="s1", input=question, target=target, metadata={"domain": domain, "task": "test"})
+    task = Task(dataset=[sample], solver=solver, scorer=run_stats(), sandbox=SANDBOX)
+    model = get_model("scripted/agent-test", script=script)
+    [log] = eval(task, model=model, display="none", log_dir=str(log_dir), log_samples=True)
+    assert log.status == "success", log.error
+    [result] = log.samples
+    return result
+
+
+def turns(sample) -> list[tuple[str, str]]:
+    return [(m.role, m.text) for m in sample.messages]
+
+
+def observations(sample) -> list[str]:
+    return [m.text for m in sample.messages if m.role == "user" and m.text.startswith("Observation:")]
+
+
+def stats(sample) -> dict[str, float]:
+    return stats_of(sample)  # the sample's metadata holds the counters
+
+
+# --- greedy loop ------------------------------------------------------------------------------------------------
+
+
+def test_clean_two_step_solve(log_dir):
+    script = [
+        {"turn": 0, "reply": code("x = 6 * 7\nprint('x is', x)")},
+        {"turn": 1, "match": "x is 42", "reply": code("final_answer(x)", "x is 42, done.")},
+    ]
+    sample = run(script, agent(), log_dir=log_dir)
+    roles = [role for role, _ in turns(sample)]
+    assert roles == ["system", "user", "assistant", "user", "assistant"]
+    assert "What is 6 times 7?" in sample.messages[1].text and "Thought:" in sample.messages[1].text
+    assert "\\boxed" in sample.messages[1].text  # math instruction: exact boxed answer
+    assert "web_search(query" not in sample.messages[0].text  # no search tool for math
+    assert sample.messages[2].text.endswith("```<end_code>")
+    assert observations(sample) == ["Observation: Execution logs:\nx is 42\nLast output from code snippet:\nNone"]
+    assert sample.metadata["final_answer"] == "42"
+    assert sample.output.completion == "42"
+    s = stats(sample)
+    assert (s["steps"], s["parse_errors"], s["exec_errors"], s["max_steps_hit"]) == (2, 0, 0, 0)
+    assert s["tokens_generated"] > 0
+    steps = sample.metadata["agent"]["steps"]
+    assert len(steps) == 2 and steps[0]["candidates"][0]["valid"] is True
+
+
+def test_parse_error_then_recovery(log_dir):
+    script = [
+        {"turn": 0, "reply": "Thought: I believe the answer is 42."},
+        {"turn": 1, "match": "could not be used", "reply": code("final_answer(6 * 7)")},
+    ]
+    sample = run(script, agent(), log_dir=log_dir)
+    [obs] = observations(sample)
+    assert "no code block" in obs and "```py" in obs
+    assert sample.metadata["final_answer"] == "42"
+    s = stats(sample)
+    assert (s["steps"], s["parse_errors"], s["exec_errors"]) == (2, 1, 0)
+    assert sample.metadata["agent"]["steps"][0]["candidates"][0]["valid"] is False
+
+
+def test_exec_error_then_recovery(log_dir):
+    script = [
+        {"turn": 0, "reply": code("y = 1\nprint('before')\nprint(undefined_name)")},
+        {"turn": 1, "match": "NameError", "reply": code("final_answer(y * 42)")},
+    ]
+    sample = run(script, agent(), log_dir=log_dir)
+    [obs] = observations(sample)
+    assert "NameError" in obs and "undefined_name" in obs and "try again" in obs
+    assert "before" in obs  # logs printed before the error are kept
+    assert sample.metadata["final_answer"] == "42"
+    s = stats(sample)
+    assert (s["steps"], s["parse_errors"], s["exec_errors"]) == (2, 0, 1)
+
+
+def test_timeout_is_an_error_observation_and_state_survives(log_dir):
+    script = [
+        {"turn": 0, "reply": code("keep = 41")},
+        {"turn": 1, "reply": code("lost = 1\nwhile True:\n    pass")},
+        {"turn": 2, "match": "(?i)time", "reply": code("print('lost' in globals())\nfinal_answer(keep + 1)")},
+    ]
+    sample = run(script, agent(timeout=2), log_dir=log_dir)
+    obs = observations(sample)
+    assert re.search(r"(?i)time", obs[1]) and "try again" in obs[1]
+    assert sample.metadata["final_answer"] == "42"
+    assert stats(sample)["exec_errors"] == 1
+
+
+def test_max_steps_then_final_answer_fallback(log_dir):
+    script = [
+        {"match": "used all your steps", "reply": "From the computations the answer is \\boxed{42}."},
+        {"reply": code("print('still thinking')")},
+    ]
+    sample = run(script, agent(max_steps=2), log_dir=log_dir)
+    assert [role for role, _ in turns(sample)] == ["system", "user"] + ["assistant", "user"] * 2 + ["user", "assistant"]
+    assert "used all your steps" in sample.messages[-2].text and "\\boxed{}" in sample.messages[-2].text
+    assert sample.metadata["final_answer"] == "42"
+    assert sample.metadata["agent"]["fallback"] is True
+    s = stats(sample)
+    assert (s["steps"], s["max_steps_hit"]) == (2, 1)
+
+
+def test_factual_episode_uses_web_search_and_counts_calls(log_dir):
+    script = [
+        {"turn": 0, "reply": code("r = web_search('Seine river Paris')\nprint(r[:300])")},
+        {"turn": 1, "reply": code("for q in ['Paris', 'France capital']:\n    web_search(q)\nfinal_answer('Seine')")},
+    ]
+    sample = run(script, agent(), question="Which river flows through Paris?", target="Seine", domain="factual",
+                 log_dir=log_dir)
+    assert "web_search" in sample.messages[0].text
+    assert "<answer>" not in sample.messages[1].text
+    [obs] = observations(sample)
+    assert "Execution logs:" in obs and len(obs) > 60  # passages came back from the retriever
+    assert sample.metadata["final_answer"] == "Seine"
+    assert stats(sample)["web_search_calls"] == 3
+
+
+def test_student_prompt_is_short_without_examples(log_dir):
+    script = [{"reply": code("final_answer(42)")}]
+    student = run(script, agent(prompt="student"), log_dir=log_dir)
+    teacher = run(script, agent(prompt="teacher"), log_dir=log_dir)
+    assert "Example" not in student.messages[0].text and "Example 1" in teacher.messages[0].text
+    assert len(student.messages[0].text) * 4 < len(teacher.messages[0].text)
+
+
+# --- SAG --------------------------------------------------------------------------------------------------------
+
+
+def sag_log(sample, step=0) -> dict:
+    return sample.metadata["agent"]["steps"][step]
+
+
+def test_sag_majority_choice_and_rejected_state_absent(log_dir):
+    a = code("v = 'A'\nonly_a = True\nprint(v)", "Option A.")
+    b1 = code("v = 'B'\nprint(v)", "Option B.")
+    b2 = code("v = 'B'  # same observation, other text\nprint(v)", "B again.")
+    script = [
+        {"turn": 0, "reply": [a, a, b1, b2, b1]},
+        {"turn": 1, "reply": code("print('only_a' in globals())\nfinal_answer(v)")},
+    ]
+    sample = run(script, agent_sag(n=5), log_dir=log_dir)
+    step = sag_log(sample)
+    assert step["chosen"] == 2  # earliest member of the largest group
+    assert sorted(step["votes"].values()) == [2, 3]
+    assert len(step["candidates"]) == 5 and all(c["valid"] for c in step["candidates"])
+    assert sample.messages[2].text == b1
+    assert sample.metadata["final_answer"] == "B"  # the winner's state was committed
+    final_step = sag_log(sample, 1)
+    assert final_step["candidates"][0]["observation"] == "Final answer: B"
+    assert stats(sample)["sag_valid_candidates"] == 5
+
+
+def test_sag_winner_is_not_run_twice(log_dir):
+    script = [
+        {"turn": 0, "reply": code("counter = globals().get('counter', 0) + 1\nprint('ok')")},
+        {"turn": 1, "reply": code("final_answer(counter)")},
+    ]
+    sample = run(script, agent_sag(n=4), log_dir=log_dir)
+    assert sample.metadata["final_answer"] == "1"
+
+
+@pytest.mark.parametrize(("order", "winner"), [("AABB", 0), ("BABA", 0), ("ABBA", 0)])
+def test_sag_tie_break_is_deterministic(log_dir, order, winner):
+    options = {"A": code("print('A')", "A"), "B": code("print('B')", "B")}
+    script = [{"turn": 0, "reply": [options[c] for c in order]}, {"turn": 1, "reply": code("final_answer(1)")}]
+    sample = run(script, agent_sag(n=4), log_dir=log_dir)
+    step = sag_log(sample)
+    assert step["chosen"] == winner  # equal groups: the group whose first candidate came first
+    assert sample.messages[2].text == options[order[winner]]
+
+
+def test_sag_all_fail_keeps_a_seeded_failed_candidate(log_dir):
+    failing = [
+        code("z = 1\nprint(1 / 0)"),
+        "Thought: no code here",
+        code("z = 2\nraise ValueError('bad value')"),
+        code("z = 3\nprint(undefined_name)"),
+    ]
+    script = [
+        {"turn": 0, "reply": failing},
+        {"turn": 1, "reply": code("print('z' in globals())\nfinal_answer('z' in globals())")},
+    ]
+    first = run(script, agent_sag(n=4, seed=7), log_dir=log_dir)
+    again = run(script, agent_sag(n=4, seed=7), log_dir=log_dir)
+    step = sag_log(first)
+    assert step["chosen"] == sag_log(again)["chosen"]  # seeded
+    assert not any(c["valid"] for c in step["candidates"]) and step["votes"] == {}
+    kept = step["candidates"][step["chosen"]]
+    assert observations(first)[0] == "Observation: " + kept["observation"]
+    assert kept["error"] or kept["parse_error"]
+    s = stats(first)
+    assert s["parse_errors"] + s["exec_errors"] == 1 and s["sag_valid_candidates"] == pytest.approx(4 / 2)
+    assert first.metadata["final_answer"] == "False"  # no failed candidate's state was committed
+    choices = {sag_log(run(script, agent_sag(n=4, seed=seed), log_dir=log_dir))["chosen"] for seed in range(6)}
+    assert len(choices) > 1  # the choice depends on the seed, not always the first
+
+
+def test_sag_votes_on_normalised_final_answer(log_dir):
+    script = [
+        {
+            "turn": 0,
+            "reply": [
+                code("final_answer('7')"),
+                code("final_answer('\\\\boxed{42}')"),
+                code("final_answer(42.0)"),
+                code("final_answer(' 42 ')"),
+                code("final_answer('7')"),
+            ],
+        }
+    ]
+    sample = run(script, agent_sag(n=5), log_dir=log_dir)
+    step = sag_log(sample)
+    assert step["chosen"] == 1
+    assert sorted(step["votes"].values()) == [2, 3]
+    assert sample.metadata["final_answer"] == "\\boxed{42}"
+    assert stats(sample)["steps"] == 1
+
+
+def test_sag_drops_parse_failures_and_errors_before_voting(log_dir):
+    script = [
+        {
+            "turn": 0,
+            "reply": ["no code", code("print(1/0)"), code("print(1/0)"), code("print('fine')"), "nope"],
+        },
+        {"turn": 1, "reply": code("final_answer(42)")},
+    ]
+    sample = run(script, agent_sag(n=5), log_dir=log_dir)
+    step = sag_log(sample)
+    assert step["chosen"] == 3 and list(step["votes"].values()) == [1]
+    assert [c["valid"] for c in step["candidates"]] == [False, False, False, True, False]
+
+
+def test_sag_cli_style_string_args(log_dir):
+    script = [{"reply": [code("final_answer(42)"), code("final_answer(41)")]}]
+    sample = run(script, agent_sag(n="3", temperature="0.6", max_steps="3"), log_dir=log_dir)
+    assert len(sag_log(sample)["candidates"]) == 3 and sample.metadata["final_answer"] == "42"
+
+
+# --- FTP --------------------------------------------------------------------------------------------------------
+
+
+def test_ftp_prefix_opens_the_first_thought(log_dir):
+    pytest.importorskip("agentdistill.solvers.cot")  # B's cot_messages builds the CoT call
+    script = [
+        # the CoT call (no Thought/Code instruction in it)
+        {"match_any": "system:(?!.*Thought:)", "turn": 0,
+         "reply": "Six sevens make forty-two.\nSo 42.\n\nThe answer is \\boxed{42}."},
+        {"match_prefill": "Six sevens", "reply": " I check it in code.\nCode:\n```py\nfinal_answer(6 * 7)\n```"},
+    ]
+    sample = run(script, agent_ftp(), log_dir=log_dir)
+    first = next(m for m in sample.messages if m.role == "assistant")
+    assert first.text.startswith("Thought: Six sevens make forty-two.\nSo 42. I check it in code.\nCode:")
+    assert "The answer is" not in first.text
+    assert sample.metadata["agent"]["ftp_prefix"] == "Thought: Six sevens make forty-two.\nSo 42."
+    assert sample.metadata["final_answer"] == "42"
+
+
+# --- hostile code ------------------------------------------------------------------------------------------------
+
+
+def test_hostile_code_from_the_model(log_dir, monkeypatch):
+    monkeypatch.setenv("AGENTDISTILL_SECRET_TEST_KEY", "sk-do-not-leak")
+    hostile = [
+        "import os\nprint(sorted(os.environ))\nprint(os.environ.get('AGENTDISTILL_SECRET_TEST_KEY'))",
+        "print(open('/work/main/pyproject.toml').read()[:50])",
+        "import socket\ns = socket.create_connection(('1.1.1.1', 80), timeout=2)",
+        "import os\nos._exit(3)",
+        "import sys\nsys.exit(1)",
+    ]
+    script = [{"turn": i, "reply": code(body, "probe")} for i, body in enumerate(hostile)]
+    script.append({"turn": len(hostile), "reply": code("final_answer('survived')")})
+    sample = run(script, agent(max_steps=len(hostile) + 1), log_dir=log_dir)
+    obs = observations(sample)
+    assert len(obs) == len(hostile)
+    assert "sk-do-not-leak" not in "".join(obs)
+    assert "AGENTDISTILL_SECRET_TEST_KEY" not in obs[0]
+    assert "[build-system]" not in obs[1] and re.search(r"(?i)error", obs[1])
+    assert re.search(r"(?i)error", obs[2])
+    assert sample.metadata["final_answer"] == "survived"
+    return obs
