@@ -45,19 +45,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from inspect_ai.model import (
-    ChatCompletionChoice,
-    ChatMessage,
-    ChatMessageAssistant,
-    GenerateConfig,
-    ModelAPI,
-    ModelOutput,
-    ModelUsage,
-)
+from inspect_ai.model import ChatMessage, GenerateConfig, ModelAPI, ModelOutput
 from inspect_ai.tool import ToolChoice, ToolInfo
 from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, StoppingCriteriaList
 
 from agentdistill.distill.embedded import EMBEDDED_NAME, is_embedded_name, prepare_embedded
+from agentdistill.distill.model_api import build_output
 
 DEFAULT_MAX_NEW_TOKENS = 2048
 
@@ -421,22 +414,12 @@ class AgentDistillAPI(ModelAPI):
             seed=config.seed,
         )
         result = await self.engine.submit(request)
-        choices = [
-            ChatCompletionChoice(
-                message=ChatMessageAssistant(content=row.text, model=self.model_name, source="generate"),
-                stop_reason=row.stop_reason,
-            )
-            for row in result.rows
-        ]
         output_tokens = sum(row.output_tokens for row in result.rows)
-        return ModelOutput(
-            model=self.model_name,
-            choices=choices,
-            usage=ModelUsage(
-                input_tokens=result.input_tokens,
-                output_tokens=output_tokens,
-                total_tokens=result.input_tokens + output_tokens,
-            ),
+        return build_output(
+            self.model_name,
+            [(row.text, row.stop_reason) for row in result.rows],
+            result.input_tokens,
+            output_tokens,
             time=result.seconds,
             metadata={"batch_rows": result.batch_rows},
         )

@@ -11,7 +11,37 @@ loading the registry for every `inspect` command stays fast.
 
 from __future__ import annotations
 
-from inspect_ai.model import modelapi
+from typing import Any
+
+from inspect_ai.model import (
+    ChatCompletionChoice,
+    ChatMessageAssistant,
+    ModelOutput,
+    ModelUsage,
+    modelapi,
+)
+
+
+def build_output(
+    model_name: str,
+    rows: list[tuple[str, str]],
+    input_tokens: int,
+    output_tokens: int,
+    **extra: Any,
+) -> ModelOutput:
+    """A ModelOutput with one choice per (text, stop_reason) row, and its token usage."""
+    return ModelOutput(
+        model=model_name,
+        choices=[
+            ChatCompletionChoice(
+                message=ChatMessageAssistant(content=text, model=model_name, source="generate"),
+                stop_reason=reason,  # type: ignore[arg-type]
+            )
+            for text, reason in rows
+        ],
+        usage=ModelUsage(input_tokens=input_tokens, output_tokens=output_tokens, total_tokens=input_tokens + output_tokens),
+        **extra,
+    )
 
 
 @modelapi(name="agentdistill")

@@ -52,16 +52,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from inspect_ai.model import (
-    ChatCompletionChoice,
-    ChatMessage,
-    ChatMessageAssistant,
-    GenerateConfig,
-    ModelAPI,
-    ModelOutput,
-    ModelUsage,
-)
+from inspect_ai.model import ChatMessage, GenerateConfig, ModelAPI, ModelOutput
 from inspect_ai.tool import ToolChoice, ToolInfo
+
+from agentdistill.distill.model_api import build_output
 
 _PIECE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
@@ -219,28 +213,17 @@ class ScriptedModelAPI(ModelAPI):
                 text = text.replace("{{group%d}}" % g, value or "")
             return text
 
-        choices, out_tokens = [], 0
+        rows, out_tokens = [], 0
         for text in texts:
-            text, stopped = truncate_at_stop(fill(text), config.stop_seqs)
+            text, _ = truncate_at_stop(fill(text), config.stop_seqs)
             stop_reason = "stop"
             if config.max_tokens is not None and count_pieces(text) > config.max_tokens:
                 text, stop_reason = truncate_pieces(text, config.max_tokens), "max_tokens"
             out_tokens += count_pieces(text)
-            choices.append(
-                ChatCompletionChoice(
-                    message=ChatMessageAssistant(content=text, model=self.model_name, source="generate"),
-                    stop_reason=stop_reason,
-                )
-            )
+            rows.append((text, stop_reason))
         in_tokens = sum(count_pieces(m.text) for m in input)
-        self.calls.append(
-            {"rule": chosen, "turn": turn, "last_user": last_user, "prefill": prefill, "outputs": [c.message.text for c in choices]}
-        )
-        return ModelOutput(
-            model=self.model_name,
-            choices=choices,
-            usage=ModelUsage(input_tokens=in_tokens, output_tokens=out_tokens, total_tokens=in_tokens + out_tokens),
-        )
+        self.calls.append({"rule": chosen, "turn": turn, "last_user": last_user, "prefill": prefill, "outputs": [t for t, _ in rows]})
+        return build_output(self.model_name, rows, in_tokens, out_tokens)
 
 
 def _first_user(messages: list[ChatMessage]) -> str | None:
