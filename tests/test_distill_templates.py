@@ -1,0 +1,144 @@
+"""Loss masks of distillation: exactly the assistant turns (thought + code + end-of-turn token) are trained.
+
+The masks are read from the dataset TRL's SFTTrainer actually trains on (labels != -100), built with the
+real SmolLM2 tokenizer (ChatML) and, for a second chat format, the same vocabulary with a Llama-3 template.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agentdistill.distill import chat_templates as ct
+from agentdistill.distill import train as tr
+
+# A real multi-turn trajectory in the agent's format: an execution error, its recovery, and the final answer.
+TRAJECTORY = [
+    {"role": "system", "content": "You solve tasks by writing Python code, step by step."},
+    {"role": "user", "content": "Task: What is the sum of the first 10 primes?\n\nAlways answer with a \"Thought:\" and a \"Code:\" block."},
+    {"role": "assistant", "content": "Thought: I list the primes with sympy.\nCode:\n```py\nprint(sum(primerange(30)))\n```<end_code>"},
+    {"role": "user", "content": "Observation: Error: NameError: name 'primerange' is not defined\nFix the code and try again."},
+    {"role": "assistant", "content": "Thought: I forgot the import.\nCode:\n```py\nfrom sympy import primerange\nprint(sum(list(primerange(30))[:10]))\n```<end_code>"},
+    {"role": "user", "content": "Observation: Execution logs:\n129"},
+    {"role": "assistant", "content": "Thought: The sum is 129.\nCode:\n```py\nfinal_answer(129)\n```<end_code>"},
+]
+ASSISTANT = [m["content"] for m in TRAJECTORY if m["role"] == "assistant"]
+
+
+def _smollm2_tokenizer():
+    from transformers import AutoTokenizer
+
+    from agentdistill.distill import embedded
+
+    folder = embedded.embedded_dir()
+    if folder.is_dir():
+        return AutoTokenizer.from_pretrained(str(folder))
+    gguf = embedded.gguf_path()  # no converted folder yet: the tokenizer alone loads from the GGUF
+    return AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+
+
+@pytest.fixture(scope="module")
+def chatml_tokenizer():
+    return _smollm2_tokenizer()
+
+
+@pytest.fixture(scope="module")
+def llama3_tokenizer():
+    tok = _smollm2_tokenizer()
+    tok.add_special_tokens(
+        {
+            "bos_token": "<|begin_of_text|>",
+            "eos_token": "<|eot_id|>",
+            "additional_special_tokens": ["<|start_header_id|>", "<|end_header_id|>"],
+        }
+    )
+    tok.chat_template = ct.LLAMA3_ORIGINAL_TEMPLATE
+    return tok
+
+
+def _tiny_model(vocab_size: int):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(vocab_size=vocab_size, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=2048)
+    return LlamaForCausalLM(config)
+
+
+def _trained(tokenizer, tmp_path: Path, records=None):
+    """(input_ids, labels, template family) of the first example as the SFTTrainer prepares it."""
+    original = tokenizer.chat_template
+    args = tr.build_parser().parse_args(["--data", "x", "--output-dir", str(tmp_path / "out"), "--max-length", "2048"])
+    config = tr.sft_config(args, bf16=False)
+    try:
+        trainer, family = tr.build_trainer(_tiny_model(len(tokenizer)), tokenizer, records or [{"messages": TRAJECTORY}], config)
+        row = trainer.train_dataset[0]
+    finally:
+        tokenizer.chat_template = original
+    return list(row["input_ids"]), list(row["labels"]), family
+
+
+@pytest.mark.parametrize("fmt,end", [("chatml", "<|im_end|>"), ("llama3", "<|eot_id|>")])
+def test_only_assistant_turns_and_end_token_are_trained(fmt, end, request, tmp_path):
+    tok = request.getfixturevalue(f"{fmt}_tokenizer")
+    original = tok.chat_template
+    input_ids, labels, family = _trained(tok, tmp_path)
+    assert family == fmt
+    # the trained sequence is exactly what the model sees at inference (its own template)
+    assert tok.decode(input_ids) == tok.apply_chat_template(TRAJECTORY, chat_template=original, tokenize=False)
+    spans = ct.masked_spans(tok, input_ids, [int(label != -100) for label in labels])
+    print(f"\n[{fmt}] trained spans:\n" + "\n---\n".join(spans))
+    assert spans == [content + end for content in ASSISTANT]
+    # every trained position's label is its own token; nothing of system, user or observations is trained
+    assert all(label in (-100, tok_id) for label, tok_id in zip(labels, input_ids))
+    masked_text = tok.decode([t for t, label in zip(input_ids, labels) if label == -100])
+    for message in TRAJECTORY:
+        if message["role"] != "assistant":
+            assert message["content"].strip() in masked_text
+    assert "Observation" not in "".join(spans)
+
+
+def test_chatml_default_system_prompt_is_reproduced(chatml_tokenizer):
+    family, template = ct.training_template(chatml_tokenizer)
+    convo = TRAJECTORY[1:]  # no system message: SmolLM2's template injects its default one
+    ours = chatml_tokenizer.apply_chat_template(convo, chat_template=template, tokenize=False)
+    theirs = chatml_tokenizer.apply_chat_template(convo, tokenize=False)
+    assert family == "chatml" and ours == theirs and "You are a helpful AI assistant named SmolLM" in ours
+    assert ct.assistant_spans(chatml_tokenizer, convo, template) == [c + "<|im_end|>" for c in ASSISTANT]
+
+
+def test_unsupported_template_is_refused(chatml_tokenizer):
+    weird = "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}"
+    with pytest.raises(ct.TemplateError):
+        ct.training_template(chatml_tokenizer, weird)
+
+
+def test_template_that_drops_the_end_token_is_refused(chatml_tokenizer):
+    no_end = ct.CHATML_TRAINING_TEMPLATE.replace("DEFAULT_SYSTEM", '""').replace(
+        "{%- generation %}{{- message['content'] + '<|im_end|>' }}{%- endgeneration %}",
+        "{%- generation %}{{- message['content'] }}{%- endgeneration %}{{- '<|im_end|>' }}",
+    )
+    with pytest.raises(ct.TemplateError, match="end-of-turn"):
+        ct.check_template(chatml_tokenizer, no_end, no_end)
+
+
+def test_effective_batch_and_vllm_adapter_checks(tmp_path):
+    assert tr.grad_accumulation(8, 1, 1) == 8 and tr.grad_accumulation(8, 2, 2) == 2
+    with pytest.raises(ValueError):
+        tr.grad_accumulation(8, 3, 1)
+    good = {"r": 64, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]}
+    (tmp_path / "adapter_config.json").write_text(json.dumps(good))
+    assert tr.check_vllm_servable(tmp_path)["r"] == 64
+    for bad in ({**good, "r": 128}, {**good, "target_modules": good["target_modules"] + ["lm_head"]},
+                {**good, "modules_to_save": ["embed_tokens"]}):
+        (tmp_path / "adapter_config.json").write_text(json.dumps(bad))
+        with pytest.raises(ValueError, match="not servable"):
+            tr.check_vllm_servable(tmp_path)
+
+
+def test_lora_defaults_follow_the_paper():
+    args = tr.build_parser().parse_args(["--data", "d.jsonl", "--output-dir", "o"])
+    config = tr.lora_config(args.lora_r, args.lora_alpha, args.lora_dropout)
+    assert (config.r, config.lora_alpha, config.lora_dropout, config.target_modules) == (64, 128, 0.05, "all-linear")
+    assert (args.learning_rate, args.epochs, args.effective_batch_size) == (2e-4, 2.0, 8)
