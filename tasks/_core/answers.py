@@ -108,9 +108,12 @@ def _answer_tag(text: str) -> str | None:
 
 
 def _clean_phrase(phrase: str) -> str:
-    phrase = phrase.strip().strip("*").strip()
-    phrase = re.sub(r"^\$+|\$+$", "", phrase).strip()
-    return phrase.rstrip(".").strip()
+    previous = None
+    while phrase != previous:
+        previous = phrase
+        phrase = phrase.strip().strip("*").strip().rstrip(".")
+        phrase = re.sub(r"^\$+|\$+$", "", phrase)
+    return phrase.strip()
 
 
 def extract_answer(text: str, domain: str) -> str | None:

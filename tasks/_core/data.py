@@ -219,7 +219,8 @@ def record_to_sample(task: str, record: dict[str, Any], row: int = 0, id_prefix:
     sample_id = id_prefix + (str(raw_id).strip() if raw_id is not None else str(row))
 
     answer = _first(record, "answer", "target", "Answer")
-    if answer is None and "solution" in record:  # hendrycks MATH: the boxed answer of the solution
+    no_answer_field = not any(key in record for key in ("answer", "target", "Answer"))
+    if no_answer_field and "solution" in record:  # hendrycks MATH: the boxed answer of the solution
         answer = last_boxed(str(record["solution"]))
     golds: list[str]
     fixed = ANSWER_FIXES.get((task, sample_id))

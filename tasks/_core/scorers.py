@@ -122,7 +122,10 @@ def resolve_judge(judge: str | None) -> tuple[Model | None, str]:
         model = get_model(role=GRADER_ROLE)
         return model, f"judge {model} (model role '{GRADER_ROLE}')"
     if os.environ.get("OPENAI_API_KEY"):
-        model = get_model(role=GRADER_ROLE, default=PAPER_JUDGE_MODEL, config=config)
+        try:
+            model = get_model(role=GRADER_ROLE, default=PAPER_JUDGE_MODEL, config=config)
+        except Exception as ex:
+            raise RuntimeError(f"{PAPER_JUDGE_MODEL} (OPENAI_API_KEY present): {ex}") from ex
         return model, f"judge {PAPER_JUDGE_MODEL} (OPENAI_API_KEY present, temperature 0)"
     return None, (
         "judge off: no 'grader' model role configured (--model-role grader=<model>) and no "

@@ -1,0 +1,196 @@
+"""Factual scoring on real HotpotQA / Bamboogle / MuSiQue golds: EM, F1, cover-EM and the judge."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from pathlib import Path
+
+import pytest
+from inspect_ai import Task, eval
+from inspect_ai.dataset import MemoryDataset
+from inspect_ai.model import ModelOutput, get_model
+from inspect_ai.model._model import init_model_roles
+from inspect_ai.scorer import Target
+from inspect_ai.solver import TaskState, generate
+
+from agentdistill.tasks._core.answers import cover_em, exact_match, extract_answer, normalize_answer, token_f1
+from agentdistill.tasks._core.data import load_samples
+from agentdistill.tasks._core.scorers import PAPER_JUDGE_MODEL, factual_scorer, parse_judge_reply
+
+TASKS = Path(__file__).resolve().parent.parent / "tasks"
+
+
+def gold(task: str, sample_id: str) -> str:
+    for line in (TASKS / task / "data" / f"{task}.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        if str(row["id"]).strip() == sample_id:
+            return row["answer"]
+    raise KeyError(sample_id)
+
+
+# real golds
+MADISON = ("bamboogle", "0", "james madison")
+WORMS = ("bamboogle", "9", "The Formation of Vegetable Mould Through the Action of Worms")
+SPEED = ("bamboogle", "34", "320 km/h")
+LARNELLE = ("hotpotqa", "5a774e9c55429972597f14f3", "Larnelle Harris")
+
+
+@pytest.mark.parametrize("where", [MADISON, WORMS, SPEED, LARNELLE])
+def test_golds_are_real(where):
+    task, sample_id, text = where
+    assert gold(task, sample_id) == text
+
+
+def test_exact_match_is_squad_normalised():
+    assert exact_match("James Madison", MADISON[2]) == 1.0
+    assert exact_match("James Madison.", MADISON[2]) == 1.0
+    assert exact_match("the formation of vegetable mould through the action of worms", WORMS[2]) == 1.0
+    assert exact_match("James Monroe", MADISON[2]) == 0.0
+    assert exact_match("320 km / h", SPEED[2]) == 0.0  # "km/h" loses its slash, "km / h" keeps a space
+    assert exact_match("320 kmh", SPEED[2]) == 1.0
+    assert exact_match(None, MADISON[2]) == 0.0
+
+
+def test_yes_no_golds():
+    yes_no = [s for s in load_samples("hotpotqa") if s.target in ("yes", "no")]
+    assert len(yes_no) > 10
+    sample = yes_no[0]
+    other = "no" if sample.target == "yes" else "yes"
+    assert exact_match(sample.target.capitalize() + ".", sample.target) == 1.0
+    assert token_f1(other, sample.target) == 0.0
+    # a yes/no gold is not covered by an answer that merely contains the word
+    assert token_f1(f"{sample.target} and {other}", sample.target) == 0.0
+    assert cover_em(f"{sample.target}, definitely", sample.target) == 1.0
+
+
+def test_token_f1_and_cover_em():
+    assert token_f1("Larnelle Harris", LARNELLE[2]) == 1.0
+    assert token_f1("Harris", LARNELLE[2]) == pytest.approx(2 * 1.0 * 0.5 / 1.5)
+    # the gold has 8 tokens once its two "the" are dropped: precision 1, recall 2/8
+    assert token_f1("Vegetable Mould", WORMS[2]) == pytest.approx(2 * 1.0 * (2 / 8) / (1 + 2 / 8))
+    assert cover_em("It was President James Madison, the fourth president.", MADISON[2]) == 1.0
+    assert cover_em("Madison", MADISON[2]) == 0.0
+    assert cover_em("Harrisburg", "Harris") == 0.0  # whole tokens only
+
+
+def test_aliases_any_counts():
+    aliases = ["New York City", "NYC", "New York"]
+    assert exact_match("nyc", aliases) == 1.0
+    assert token_f1("New York", aliases) == 1.0
+    assert cover_em("It is in New York.", aliases) == 1.0
+    assert exact_match("Boston", aliases) == 0.0
+
+
+def test_extract_answer_factual():
+    assert extract_answer("Citibank: 1812, president Madison.\n<answer>James Madison</answer>", "factual") == "James Madison"
+    assert extract_answer("<answer> yes", "factual") == "yes"
+    assert extract_answer("Thought...\nFinal answer: Titan IIIE.", "factual") == "Titan IIIE"
+    assert extract_answer("Some reasoning.\nLarnelle Harris", "factual") == "Larnelle Harris"
+    assert extract_answer("", "factual") is None
+    assert normalize_answer("The Beatles!", "factual") == normalize_answer("beatles", "factual")
+
+
+# replies in the shape real judges give (a sentence, then the verdict line)
+JUDGE_REPLIES = [
+    ("The prediction names James Madison, the same person as the reference.\nVERDICT: 1", 1),
+    ("The predicted answer (James Monroe) is a different president.\nVERDICT: 0", 0),
+    ("**Verdict:** 1", 1),
+    ("Reasoning: the reference is Titan IIIE; the prediction says Titan IIIE rocket.\n\nVERDICT: 1.", 1),
+    ("The answer hedges between two people, so it is incorrect.\nverdict: 0", 0),
+    ("1", 1),
+    ("0", 0),
+    ("Correct", 1),
+    ("Incorrect.", 0),
+    ("I cannot determine this.", None),
+    ("", None),
+]
+
+
+@pytest.mark.parametrize("reply,verdict", JUDGE_REPLIES)
+def test_parse_judge_reply(reply, verdict):
+    assert parse_judge_reply(reply) == verdict
+
+
+def _state(completion: str, question: str = "Who was president when Citibank was founded?") -> TaskState:
+    return TaskState(
+        model="scripted/under-test", sample_id="0", epoch=1, input=question, messages=[],
+        output=ModelOutput.from_content("scripted/under-test", completion), metadata={},
+    )
+
+
+def test_judge_off_says_so(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    init_model_roles({})
+    score = asyncio.run(factual_scorer()(_state("<answer>James Madison</answer>"), Target(MADISON[2])))
+    assert math.isnan(score.value["judge"])
+    assert score.value["em"] == 1.0 and score.value["f1"] == 1.0 and score.value["cover_em"] == 1.0
+    assert score.metadata["judge"] == "off" and score.metadata["decided_by"] == "exact_match"
+    assert "judge off" in score.explanation and "grader" in score.explanation
+    off = asyncio.run(factual_scorer(judge="off")(_state("<answer>x</answer>"), Target(MADISON[2])))
+    assert "judge=off" in off.explanation and math.isnan(off.value["judge"])
+
+
+def test_judge_through_grader_role(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    grader = get_model(
+        "scripted/judge",
+        script=[
+            {"match": r"Predicted answer: James Madison", "reply": "Same person as the reference.\nVERDICT: 1"},
+            {"match": r"Predicted answer: the fourth US president", "reply": "It never names him.\nVERDICT: 0"},
+        ],
+        memoize=False,
+    )
+    init_model_roles({"grader": grader})
+    try:
+        right = asyncio.run(factual_scorer()(_state("<answer>James Madison</answer>"), Target(MADISON[2])))
+        verbose = asyncio.run(factual_scorer()(_state("<answer>the fourth US president</answer>"), Target(MADISON[2])))
+    finally:
+        init_model_roles({})
+    assert right.value["judge"] == 1.0 and right.metadata["decided_by"] == "judge"
+    assert "Same person" in right.explanation and right.metadata["judge"] == "on"
+    assert verbose.value["judge"] == 0.0 and verbose.value["em"] == 0.0
+    prompt = grader.api.calls[0]["last_user"]
+    assert "Reference answer (alternatives separated by \" | \"): james madison" in prompt
+    assert "Question: Who was president when Citibank was founded?" in prompt
+
+
+def test_openai_key_selects_the_pinned_paper_judge(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    init_model_roles({})
+    score = asyncio.run(factual_scorer()(_state("<answer>James Madison</answer>"), Target(MADISON[2])))
+    # no network in tests: the call (or, without the openai package, the client) fails, and
+    # that fails only this sample's judge; EM/F1 still score
+    assert PAPER_JUDGE_MODEL == "openai/gpt-4o-mini-2024-07-18"
+    assert score.metadata["judge"] == "error"
+    assert "gpt-4o-mini-2024-07-18" in score.explanation
+    assert math.isnan(score.value["judge"]) and score.value["em"] == 1.0
+
+
+def test_failing_judge_call_marks_only_that_sample(monkeypatch, log_dir):
+    """End to end: the judge raises for one sample; the run succeeds and the others are judged."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    samples = load_samples("bamboogle")[:3]
+    broken = str(samples[1].target)
+    judge_script = {
+        "rules": [{"match": "Predicted answer: " + s.target + "\n", "reply": "Matches.\nVERDICT: 1"}
+                  for s in samples if s.target != broken],
+    }  # no default: the judge call for the broken sample raises
+    task = Task(dataset=MemoryDataset(samples), solver=generate(), scorer=factual_scorer())
+    [log] = eval(
+        task,
+        model=get_model("scripted/under-test", script=[{"reply": "<answer>{{target}}</answer>"}], memoize=False),
+        model_roles={"grader": get_model("scripted/judge", script=judge_script, memoize=False)},
+        log_dir=str(log_dir), display="none", max_retries=0, fail_on_error=False,
+    )
+    assert log.status == "success"
+    judged = {s.id: s.scores["factual_scorer"] for s in log.samples}
+    for sample in samples:
+        score = judged[sample.id]
+        assert score.value["em"] == 1.0
+        if sample.target == broken:
+            assert score.metadata["judge"] == "error" and "judge error" in score.explanation
+            assert math.isnan(score.value["judge"])
+        else:
+            assert score.value["judge"] == 1.0 and score.metadata["decided_by"] == "judge"
