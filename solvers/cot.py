@@ -1,0 +1,175 @@
+"""Chain-of-thought baselines: `cot` (greedy, one answer) and `cot_sc` (self-consistency).
+
+The prompt follows the paper's CoT baseline: reason step by step, put the final answer in
+`<answer></answer>` tags, and for math write it in `\\boxed{}`; greedy decoding, up to 4096
+new tokens. `cot_messages()` builds the conversation and is reused by the RAG solver (which
+passes retrieved passages).
+
+`cot_sc` draws k samples (default 5) in one request (`num_choices`), extracts and normalises
+each sample's answer with `agentdistill.tasks._core.answers`, and takes the majority; ties go
+to the answer whose first sample came first (deterministic). It sets
+`state.metadata["final_answer"]` and records every sample, its answer and the vote counts in
+`state.metadata["cot_sc"]`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from inspect_ai.model import (
+    ChatMessage,
+    ChatMessageSystem,
+    ChatMessageUser,
+    GenerateConfig,
+    ModelOutput,
+    get_model,
+)
+from inspect_ai.solver import Generate, Solver, TaskState, solver
+
+from agentdistill.solvers.stats import record
+
+COT_SYSTEM_PROMPT = "You are a helpful assistant who solves problems by reasoning carefully, step by step."
+
+COT_MATH_PROMPT = (
+    "Solve the following math problem. Think step by step and show your reasoning. "
+    "At the end, give the final answer inside <answer></answer> tags, written as an exact "
+    "value in \\boxed{}, for example <answer>\\boxed{42}</answer>.\n\n"
+    "Problem: {question}"
+)
+
+COT_FACTUAL_PROMPT = (
+    "Answer the following question. Think step by step and show your reasoning. "
+    "At the end, give the final answer inside <answer></answer> tags: a short phrase such as "
+    "a name, a date, a number or yes/no, for example <answer>Paris</answer>.\n\n"
+    "Question: {question}"
+)
+
+COT_PASSAGES_PROMPT = "Here are passages that may help you answer:\n\n{passages}\n\n"
+
+COT_MAX_TOKENS = 4096
+COT_SC_DEFAULT_K = 5
+COT_SC_DEFAULT_TEMPERATURE = 0.7
+COT_SC_DEFAULT_TOP_P = 0.95
+
+
+def cot_messages(question: str, domain: str, passages: str | None = None) -> list[ChatMessage]:
+    """System + user messages of the CoT prompt (`passages` prepended to the question for RAG)."""
+    template = COT_MATH_PROMPT if domain == "math" else COT_FACTUAL_PROMPT
+    user = template.replace("{question}", question.strip())
+    if passages:
+        user = COT_PASSAGES_PROMPT.replace("{passages}", passages.strip()) + user
+    return [ChatMessageSystem(content=COT_SYSTEM_PROMPT), ChatMessageUser(content=user)]
+
+
+def _domain(state: TaskState) -> str:
+    return str(state.metadata.get("domain") or "math")
+
+
+def _record_tokens(state: TaskState, output: ModelOutput) -> None:
+    tokens = output.usage.output_tokens if output.usage is not None else 0
+    record(state, tokens_generated=tokens)
+
+
+@solver
+def cot(max_tokens: int = COT_MAX_TOKENS, temperature: float = 0.0) -> Solver:
+    """The paper's CoT baseline: one greedy generation with the CoT prompt.
+
+    Args:
+        max_tokens: the generation limit (paper: 4096).
+        temperature: 0 is greedy (the paper's setting).
+    """
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        state.messages = cot_messages(state.input_text, _domain(state))
+        state = await generate(state, max_tokens=max_tokens, temperature=temperature)
+        _record_tokens(state, state.output)
+        return state
+
+    return solve
+
+
+def majority_vote(answers: list[str | None], domain: str) -> tuple[int | None, dict[str, int], list[str | None]]:
+    """Index of the winning sample, vote counts by normalised key, and each sample's key.
+
+    Samples without an extracted answer do not vote. The winner is the key with the most
+    votes; a tie goes to the key whose first sample came first. Returns (None, {}, keys)
+    when no sample has an answer.
+    """
+    from agentdistill.tasks._core.answers import normalize_answer
+
+    keys = [normalize_answer(a, domain) if a is not None and a.strip() else None for a in answers]
+    counts = Counter(k for k in keys if k)
+    if not counts:
+        return None, {}, keys
+    first = {k: keys.index(k) for k in counts}
+    best = max(counts, key=lambda k: (counts[k], -first[k]))
+    return first[best], dict(counts), keys
+
+
+async def _sample(messages: list[ChatMessage], k: int, config: GenerateConfig) -> ModelOutput:
+    """k choices, in one request when the provider honours num_choices, else topped up
+    with further requests."""
+    model = get_model()
+    output = await model.generate(messages, config=config.merge(GenerateConfig(num_choices=k)))
+    choices = list(output.choices)
+    usage = output.usage
+    while len(choices) < k:
+        more = await model.generate(messages, config=config.merge(GenerateConfig(num_choices=k - len(choices))))
+        if not more.choices:
+            break
+        choices.extend(more.choices)
+        if usage is not None and more.usage is not None:
+            usage = usage + more.usage
+    output.choices = choices[:k]
+    output.usage = usage
+    return output
+
+
+@solver
+def cot_sc(
+    k: int = COT_SC_DEFAULT_K,
+    temperature: float = COT_SC_DEFAULT_TEMPERATURE,
+    top_p: float = COT_SC_DEFAULT_TOP_P,
+    max_tokens: int = COT_MAX_TOKENS,
+) -> Solver:
+    """CoT self-consistency: k sampled CoT answers, majority vote over normalised answers.
+
+    Args:
+        k: number of samples (default 5; the paper compares SAG against CoT-SC at equal budget).
+        temperature: sampling temperature.
+        top_p: nucleus sampling.
+        max_tokens: the generation limit per sample.
+    """
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        from agentdistill.tasks._core.answers import extract_answer
+
+        domain = _domain(state)
+        state.messages = cot_messages(state.input_text, domain)
+        config = GenerateConfig(temperature=temperature, top_p=top_p, max_tokens=max_tokens)
+        output = await _sample(state.messages, int(k), config)
+        texts = [choice.message.text for choice in output.choices]
+        answers = [extract_answer(text, domain) for text in texts]
+        winner, votes, keys = majority_vote(answers, domain)
+        chosen = winner if winner is not None else 0
+        if output.choices:
+            # the winner first, so output.completion is the chosen sample's text
+            output.choices = [output.choices[chosen]] + [c for i, c in enumerate(output.choices) if i != chosen]
+            state.messages.append(output.choices[0].message)
+        state.output = output
+        if winner is not None:
+            state.metadata["final_answer"] = str(answers[winner])
+        state.metadata["cot_sc"] = {
+            "k": int(k),
+            "temperature": temperature,
+            "samples": [
+                {"index": i, "text": t, "answer": a, "key": key} for i, (t, a, key) in enumerate(zip(texts, answers, keys))
+            ],
+            "votes": votes,
+            "winner_index": winner,
+            "winner_key": keys[winner] if winner is not None else None,
+        }
+        _record_tokens(state, output)
+        return state
+
+    return solve
+
