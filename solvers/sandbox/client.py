@@ -160,7 +160,17 @@ class Interpreter:
             await self._chan.close()
             self._chan = None
         self.restarts += 1
-        await self.start()
+        for attempt in range(5):  # a sandbox whose processes were all killed takes a moment to be seen dead
+            try:
+                await self.start()
+                break
+            except (SandboxError, OSError, asyncio.TimeoutError):
+                if self._chan is not None:
+                    await self._chan.close()
+                    self._chan = None
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(0.2 * (attempt + 1))
         return f"{why}; a fresh interpreter was started and its variables are lost"
 
     # protocol ----------------------------------------------------------------------------------------------------

@@ -79,15 +79,6 @@ async def _unix_channel(path: str) -> Channel:
     return Channel(reader, writer)
 
 
-async def _request_once(path: str, msg: dict, timeout: float | None) -> dict:
-    chan = await _unix_channel(path)
-    try:
-        await chan.send(msg)
-        return await asyncio.wait_for(chan.recv(), timeout)
-    finally:
-        await chan.close()
-
-
 def _python_layout() -> dict[str, Any]:
     """Where the host's Python and its site-packages are, and where they appear inside the sandbox."""
     base = Path(sys.base_prefix).resolve()
@@ -257,6 +248,7 @@ class BwrapSandbox(SandboxEnvironment):
         args += ["--dev", "/dev", "--proc", "/proc"]
         args += ["--size", str(self.tmpfs_bytes), "--perms", "1777", "--tmpfs", "/tmp"]
         args += ["--size", str(self.tmpfs_bytes), "--tmpfs", SANDBOX_WORKDIR, "--chdir", SANDBOX_WORKDIR]
+        args += ["--remount-ro", "/"]  # the sandbox's own root tmpfs: only /workspace and /tmp stay writable
         env = {"PATH": ("/opt/python/bin:" if layout["binds"] else "") + "/usr/local/bin:/usr/bin:/bin",
                "HOME": SANDBOX_WORKDIR, "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg"}
         if pythonpath:
@@ -286,7 +278,12 @@ class BwrapSandbox(SandboxEnvironment):
         finally:
             listener.close()
         try:
-            reply = await _request_once(self.socket_path, {"op": "ping"}, 30)
+            chan = await _unix_channel(self.socket_path)
+            try:
+                await chan.send({"op": "ping"})
+                reply = await asyncio.wait_for(chan.recv(), 30)
+            finally:
+                await chan.close()
         except Exception as e:  # noqa: BLE001
             err = b""
             if self.proc.returncode is not None and self.proc.stderr is not None:
@@ -300,8 +297,9 @@ class BwrapSandbox(SandboxEnvironment):
     def running(self) -> bool:
         return self.proc is not None and self.proc.returncode is None
 
-    async def stop(self) -> None:
-        await close_sample_interpreter(self)
+    async def stop(self, close_interpreter: bool = True) -> None:
+        if close_interpreter:
+            await close_sample_interpreter(self)
         if self.proc is not None and self.proc.returncode is None:
             try:
                 self.proc.kill()
@@ -318,21 +316,34 @@ class BwrapSandbox(SandboxEnvironment):
             shutil.rmtree(self.tmpdir, ignore_errors=True)
             self.tmpdir = None
 
-    async def _ensure_running(self) -> None:
+    async def _restart(self) -> None:
+        logger.warning("bwrap sandbox %s had died (code killed its processes); starting a fresh one", self.name)
+        interp = getattr(self, "_agentdistill_interpreter", None)
+        await self.stop(close_interpreter=False)
+        await self.start()
+        if interp is not None:
+            self._agentdistill_interpreter = interp
+
+    async def _connect(self) -> Channel:
         if not self.running:
-            logger.warning("bwrap sandbox %s had died (code killed its processes); starting a fresh one", self.name)
-            await self.stop()
-            await self.start()
+            await self._restart()
+        try:
+            assert self.socket_path is not None
+            return await _unix_channel(self.socket_path)
+        except (ConnectionRefusedError, FileNotFoundError):
+            await self._restart()
+            return await _unix_channel(self.socket_path)
 
     async def open_channel(self) -> Channel:
-        await self._ensure_running()
-        assert self.socket_path is not None
-        return await _unix_channel(self.socket_path)
+        return await self._connect()
 
     async def _request(self, msg: dict, timeout: float | None = None) -> dict:
-        await self._ensure_running()
-        assert self.socket_path is not None
-        return await _request_once(self.socket_path, msg, timeout)
+        chan = await self._connect()
+        try:
+            await chan.send(msg)
+            return await asyncio.wait_for(chan.recv(), timeout)
+        finally:
+            await chan.close()
 
     # inspect SandboxEnvironment API -----------------------------------------------------------------------------
     def _path(self, file: str) -> str:

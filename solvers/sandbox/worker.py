@@ -441,6 +441,7 @@ def _state_holder_loop(chan: Conn, sock: socket.socket, cfg: dict, ns: dict) -> 
     os.set_blocking(wake_r, False)
     signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
     signal.signal(signal.SIGCHLD, lambda *_: None)
+    _report_exits(chan)  # children left by this process's own action (while it was a candidate)
     fds: list[int] = []
     while True:
         try:
@@ -469,6 +470,9 @@ def _state_holder_loop(chan: Conn, sock: socket.socket, cfg: dict, ns: dict) -> 
             op = req.get("op")
             if op == "exit":
                 return
+            if op == "ping":
+                chan.send({"op": "pong"})
+                continue
             if op != "fork":
                 continue
             codes, timeout = req["codes"], float(req["timeout"])
@@ -560,6 +564,7 @@ def _candidate_main(chan: Conn, out: int, err: int, cfg: dict, ns: dict, code: s
             np.random.seed()
         except Exception:  # noqa: BLE001
             pass
+    chan.send({"op": "started", "pid": os.getpid()})  # the router learns the pid even if S dies right away
     _CURRENT = _Candidate(chan, cfg, ns)
     result = _CURRENT.run(code, timeout)
     chan.send(result)
@@ -741,7 +746,7 @@ class Router:
         grace = float(self.cfg["grace"])
         if not codes:
             return {"op": "results", "results": []}
-        if self.s_chan is None or self.s_pid <= 0:
+        if not self._s_alive():
             self._reset_state("the interpreter's state holder process was killed")
         cands, child_fds = [], []
         for i in range(len(codes)):
@@ -754,25 +759,10 @@ class Router:
         try:
             socket.send_fds(self.s_sock, [msg], child_fds)
         except OSError:
-            self._reset_state("the interpreter's state holder process was killed")
-            socket.send_fds(self.s_sock, [msg], child_fds)
+            pass  # S died just now: every candidate's channel ends, each reports it
         for fd in child_fds:
             os.close(fd)
         self.cands = cands
-        # wait for the pids
-        while self.s_chan is not None:
-            forked = [m for m in self._s_wait() if m.get("op") == "forked"]
-            if forked:
-                for c, pid in zip(cands, forked[0]["pids"]):
-                    c.pid = int(pid)
-                    if pid in self.exit_status:
-                        c.status = self.exit_status[pid]
-                break
-        if any(c.pid == 0 for c in cands):
-            for c in cands:
-                if c.pid == 0:
-                    c.result = {"error": "InterpreterError: the state holder died before starting this action"}
-                    c.alive = False
         self._loop_until_done(cands)
         self._strays([c for c in cands if c.alive])
         results = [self._result(c) for c in cands]
@@ -781,25 +771,6 @@ class Router:
                 r["notice"] = self.notice
             self.notice = None
         return {"op": "results", "results": results}
-
-    def _s_wait(self) -> list[dict]:
-        fds = [self.s_chan.rfd, self.wake_r]
-        ready, _, _ = select.select(fds, [], [], 1.0)
-        if self.wake_r in ready:
-            self._reap()
-        if self.s_chan.rfd in ready:
-            msgs = self.s_chan.feed()
-            out = []
-            for m in msgs:
-                if m.get("op") == "exited":
-                    self._record_exit(int(m["pid"]), int(m["status"]))
-                else:
-                    out.append(m)
-            if self.s_chan.eof:
-                self.s_sock.close()
-                self.s_sock = self.s_chan = None
-            return out
-        return []
 
     def _loop_until_done(self, cands: list[_Cand]) -> None:
         cap = int(self.cfg["output_cap"])
@@ -823,7 +794,10 @@ class Router:
                         c.read_stream(fd, cap)
                     c.alive = False
                     _kill(c.pid, group=True)
-                    c.result = {"error": f"InterpreterExit: {_describe_status(c.status)}"}
+                    if c.pid:
+                        c.result = {"error": f"InterpreterExit: {_describe_status(c.status)}"}
+                    else:
+                        c.result = {"error": "InterpreterError: the state holder died before starting this action"}
             pending = [c for c in cands if c.result is None]
             if not pending:
                 return
@@ -863,7 +837,11 @@ class Router:
 
     def _cand_message(self, c: _Cand, msg: dict, cap: int) -> None:
         op = msg.get("op")
-        if op == "done":
+        if op == "started":
+            c.pid = int(msg["pid"])
+            if c.pid in self.exit_status:
+                c.status = self.exit_status[c.pid]
+        elif op == "done":
             for fd in list(c.open_streams):
                 c.read_stream(fd, cap)
             c.result = msg
@@ -934,9 +912,31 @@ class Router:
         self.cands = []
         return {"op": "committed", "committed": True, "notice": None}
 
+    def _s_alive(self) -> bool:
+        """Ask S for a pong (a dead S shows as EOF; its exit may not have been reaped yet)."""
+        if self.s_chan is None or self.s_pid <= 0 or not self.s_chan.send({"op": "ping"}):
+            return False
+        deadline = time.monotonic() + 5.0
+        while True:
+            wait = deadline - time.monotonic()
+            ready, _, _ = select.select([self.s_chan.rfd], [], [], max(0.0, wait))
+            if not ready:
+                return False
+            pong = False
+            for m in self.s_chan.feed():
+                if m.get("op") == "exited":
+                    self._record_exit(int(m["pid"]), int(m["status"]))
+                pong = pong or m.get("op") == "pong"
+            if pong:
+                return True
+            if self.s_chan.eof:
+                self.s_sock.close()
+                self.s_sock = self.s_chan = None
+                return False
+
     def _discard(self) -> str | None:
         self._kill_cands()
-        if self.s_chan is None or self.s_pid <= 0:
+        if not self._s_alive():
             return self._reset_state("the interpreter's state holder process was killed")
         return None
 
@@ -963,37 +963,44 @@ class Router:
     def serve(self) -> None:
         self.host.send({"op": "ready", "pid": os.getpid()})
         while True:
-            msg = self.host.recv()
-            if msg is None:
-                self.shutdown()
-            op = msg.get("op")
+            for msg in self.host._parse():
+                self.handle(msg)
+            rfds = [self.host.rfd, self.wake_r] + ([self.s_chan.rfd] if self.s_chan is not None else [])
             try:
-                if op == "run":
-                    reply = self.op_run(msg)
-                elif op == "commit":
-                    reply = self.op_commit(msg)
-                elif op == "discard":
-                    reply = {"op": "discarded", "notice": self._discard()}
-                elif op == "close":
-                    self.host.send({"op": "closed"})
-                    self.shutdown()
-                elif op == "ping":
-                    reply = {"op": "pong"}
-                else:
-                    reply = {"op": "error", "error": f"unknown op {op!r}"}
-            except Exception as e:  # noqa: BLE001  (report worker bugs instead of dying silently)
-                reply = {"op": "error", "error": "".join(traceback.format_exception(type(e), e, e.__traceback__))}
-            if msg.get("id") is not None:
-                reply["id"] = msg["id"]
-            self.host.send(reply)
-            # reap between requests
-            ready, _, _ = select.select([self.wake_r], [], [], 0)
-            if ready:
+                ready, _, _ = select.select(rfds, [], [])
+            except InterruptedError:
+                continue
+            if self.wake_r in ready:
                 self._reap()
-            if self.s_chan is not None:
-                ready, _, _ = select.select([self.s_chan.rfd], [], [], 0)
-                if ready:
-                    self._s_messages()
+            if self.s_chan is not None and self.s_chan.rfd in ready:
+                self._s_messages()
+            if self.host.rfd in ready:
+                for msg in self.host.feed():
+                    self.handle(msg)
+                if self.host.eof:
+                    self.shutdown()
+
+    def handle(self, msg: dict) -> None:
+        op = msg.get("op")
+        try:
+            if op == "run":
+                reply = self.op_run(msg)
+            elif op == "commit":
+                reply = self.op_commit(msg)
+            elif op == "discard":
+                reply = {"op": "discarded", "notice": self._discard()}
+            elif op == "close":
+                self.host.send({"op": "closed"})
+                self.shutdown()
+            elif op == "ping":
+                reply = {"op": "pong"}
+            else:
+                reply = {"op": "error", "error": f"unknown op {op!r}"}
+        except Exception as e:  # noqa: BLE001  (report worker bugs instead of dying silently)
+            reply = {"op": "error", "error": "".join(traceback.format_exception(type(e), e, e.__traceback__))}
+        if msg.get("id") is not None:
+            reply["id"] = msg["id"]
+        self.host.send(reply)
 
 
 def interpreter_session(host: Conn, first: dict | None = None) -> None:
