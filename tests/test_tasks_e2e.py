@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from inspect_ai import eval
-from inspect_ai._util.registry import registry_lookup, registry_params
+from inspect_ai._util.registry import registry_params
 from inspect_ai.model import get_model
 
 from agentdistill.tasks._core.data import SPECS, load_samples
@@ -39,7 +39,6 @@ def test_every_task_end_to_end(log_dir, monkeypatch):
     logs = eval(
         [f"tasks/{name}" for name in TASK_NAMES],  # as `inspect eval tasks/<name>` from the repo root
         model=get_model("scripted/e2e", script=SCRIPT, memoize=False),
-        task_args={"solver": "generate"},
         limit=2,
         log_dir=str(log_dir),
         display="none",
@@ -48,6 +47,8 @@ def test_every_task_end_to_end(log_dir, monkeypatch):
     for log in logs:
         name = log.eval.task
         assert log.status == "success", (name, log.error)
+        # the default solver, resolved by name from the registry (B's CoT)
+        assert [step.solver for step in log.plan.steps] == ["agentdistill/cot"]
         expected_ids = [s.id for s in load_samples(name)[:2]]
         assert sorted(s.id for s in log.samples) == sorted(expected_ids), name
         metrics = _metrics(log)
@@ -80,24 +81,6 @@ def test_cli_runs_the_digit_named_task(log_dir, tmp_path):
     assert log["eval"]["task"] == "2wikimultihopqa" and log["status"] == "success"
     em = next(s for s in log["results"]["scores"] if s["name"] == "em")
     assert em["metrics"]["mean"]["value"] == 1.0
-
-
-def test_default_solver_is_cot_resolved_by_name(log_dir, monkeypatch):
-    if registry_lookup("solver", "agentdistill/cot") is None:
-        with pytest.raises(ValueError, match="solver 'cot' is not registered"):
-            benchmark_task("gsm_hard")
-        pytest.skip("agentdistill/cot is not registered yet (solvers/cot.py)")
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.chdir(ROOT)
-    logs = eval(
-        ["tasks/gsm_hard", "tasks/bamboogle"],
-        model=get_model("scripted/cot", script=SCRIPT, memoize=False),
-        limit=2, log_dir=str(log_dir), display="none",
-    )
-    for log in logs:
-        assert log.status == "success" and "cot" in log.eval.solver
-        metrics = _metrics(log)
-        assert metrics.get("math_scorer.accuracy", metrics.get("em.mean")) == 1.0
 
 
 def test_sandbox_and_solver_arguments():
