@@ -41,7 +41,8 @@ stop string (the stop string is not included, like OpenAI and vLLM). `max_tokens
 to that many word-pieces. A call ending with an assistant message is a prefill: the reply is
 the continuation only.
 
-Every call is appended to `api.calls` (input texts, chosen rule index, outputs) for tests.
+Every call is appended to `api.calls` (chosen rule index, turn, last user text, prefill, outputs,
+the generate config) so tests can check what a solver asked for.
 """
 
 from __future__ import annotations
@@ -222,7 +223,16 @@ class ScriptedModelAPI(ModelAPI):
             out_tokens += count_pieces(text)
             rows.append((text, stop_reason))
         in_tokens = sum(count_pieces(m.text) for m in input)
-        self.calls.append({"rule": chosen, "turn": turn, "last_user": last_user, "prefill": prefill, "outputs": [t for t, _ in rows]})
+        self.calls.append(
+            {
+                "rule": chosen,
+                "turn": turn,
+                "last_user": last_user,
+                "prefill": prefill,
+                "outputs": [t for t, _ in rows],
+                "config": config.model_dump(exclude_none=True),
+            }
+        )
         return build_output(self.model_name, rows, in_tokens, out_tokens)
 
 
