@@ -9,7 +9,7 @@ from inspect_ai._util import registry as _inspect_registry
 # --- rooms (one import line each) ---
 from agentdistill.distill import model_api  # noqa: F401  (agentdistill/<model>, scripted/<script>)
 from agentdistill.solvers import cot  # noqa: F401  (cot, cot_sc)
-# from agentdistill.solvers import rag  # noqa: F401  (rag)
+from agentdistill.solvers import rag  # noqa: F401  (rag)
 from agentdistill.solvers.agent import solvers as _agent  # noqa: F401  (agent, agent_sag, agent_ftp)
 from agentdistill.solvers.sandbox import providers as _sandboxes  # noqa: F401  (bwrap; docker/local transports)
 

@@ -19,6 +19,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
 from .base import DEFAULT_K, Hit, Retriever, clean_query
 
 log = logging.getLogger(__name__)
@@ -94,6 +96,12 @@ class Batcher:
                     pos += len(job.queries)
 
 
+class RetrieveRequest(BaseModel):
+    queries: list[str]
+    topk: int = DEFAULT_K
+    return_scores: bool = True
+
+
 def hits_payload(hits: list[Hit], scores: bool) -> list[dict[str, Any]]:
     out = []
     for hit in hits:
@@ -106,12 +114,6 @@ def hits_payload(hits: list[Hit], scores: bool) -> list[dict[str, Any]]:
 
 def create_app(retriever: Retriever, max_batch: int = MAX_BATCH, max_wait_s: float = MAX_WAIT_S):
     from fastapi import FastAPI, HTTPException
-    from pydantic import BaseModel
-
-    class RetrieveRequest(BaseModel):
-        queries: list[str]
-        topk: int = DEFAULT_K
-        return_scores: bool = True
 
     batcher = Batcher(retriever, max_batch=max_batch, max_wait_s=max_wait_s)
 
