@@ -63,6 +63,8 @@ def test_every_task_end_to_end(log_dir, monkeypatch):
             assert metrics["em.mean"] == metrics["f1.mean"] == metrics["cover_em.mean"] == 1.0, name
             assert math.isnan(metrics["judge.mean"])  # no grader configured: the judge is off, and says so
             assert all(s.scores["factual_scorer"].metadata["judge"] == "off" for s in log.samples)
+            logged = [e.message.message for s in log.samples for e in s.events if e.event == "logger"]
+            assert any("judge off" in message for message in logged), name  # said once in the eval log
 
 
 def test_cli_runs_the_digit_named_task(log_dir, tmp_path):

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -32,6 +33,8 @@ from inspect_ai.scorer import (
 from inspect_ai.solver import TaskState
 
 from agentdistill.tasks._core.answers import cover_em, exact_match, extract_answer, math_equal, token_f1
+
+logger = logging.getLogger(__name__)
 
 PAPER_JUDGE_MODEL = "openai/gpt-4o-mini-2024-07-18"
 GRADER_ROLE = "grader"
@@ -133,6 +136,24 @@ def resolve_judge(judge: str | None) -> tuple[Model | None, str]:
     )
 
 
+_WARNED: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    """Say in the eval's log (once per eval and reason) that the judge is off."""
+    try:
+        from inspect_ai.log._samples import sample_active
+
+        active = sample_active()
+        eval_id = getattr(active, "eval_id", None) or ""
+    except Exception:
+        eval_id = ""
+    key = f"{eval_id}:{message}"
+    if key not in _WARNED:
+        _WARNED.add(key)
+        logger.warning("factual_scorer: %s (the 'judge' metric is NaN)", message)
+
+
 def _question(state: TaskState) -> str:
     if isinstance(state.input, str):
         return state.input
@@ -172,6 +193,8 @@ def factual_scorer(judge: str | None = "auto"):
             metadata["judge"] = "error"
         else:
             metadata["judge"] = "on" if model is not None else JUDGE_OFF
+            if model is None:
+                _warn_once(about)
         explanation = about
         if model is not None and pred is None:
             value["judge"] = 0.0
