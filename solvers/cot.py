@@ -154,6 +154,7 @@ def cot_sc(
         if output.choices:
             # the winner first, so output.completion is the chosen sample's text
             output.choices = [output.choices[chosen]] + [c for i, c in enumerate(output.choices) if i != chosen]
+            output.completion = output.choices[0].message.text
             state.messages.append(output.choices[0].message)
         state.output = output
         if winner is not None:
