@@ -176,6 +176,8 @@ def test_normalize_answer_voting_keys():
     assert normalize_answer("x = 116", "math") == "116"
     assert normalize_answer("(1, \\frac{1}{2})", "math") == normalize_answer("\\left(1,0.5\\right)", "math")
     assert normalize_answer("90^\\circ", "math") == "90"
+    assert normalize_answer("2, -1", "math") == normalize_answer("-1,2", "math")
+    assert normalize_answer("(2, -1)", "math") != normalize_answer("(-1, 2)", "math")  # tuples keep order
     assert normalize_answer("116", "math") != normalize_answer("117", "math")
     assert strip_math("\\$32,\\!348")[0] == "32,348"
 

@@ -686,6 +686,9 @@ def normalize_answer(answer: str, domain: str) -> str:
         if sequence is not None:
             parts = [normalize_answer(part, "math") for part in sequence[2]]
             return sequence[0] + ",".join(parts) + sequence[1]
+        items = _split_top_level(s, (",",))
+        if len(items) > 1 and not _THOUSANDS.match(s):  # "2, -1": a set of solutions, order-free
+            return ",".join(sorted(normalize_answer(item, "math") for item in items))
         return s
     except Exception:
         return str(answer).strip()
