@@ -204,12 +204,14 @@ def _gold_text(value: Any, domain: str) -> str:
     return str(value).strip()
 
 
-def record_to_sample(task: str, record: dict[str, Any], row: int = 0, id_prefix: str = "") -> Sample:
+def record_to_sample(
+    task: str, record: dict[str, Any], row: int = 0, id_prefix: str = "", spec: TaskSpec | None = None
+) -> Sample:
     """One Sample from a record of the shipped file or of the upstream hub set.
 
     Raises DataError naming the missing field (the caller adds file and row).
     """
-    spec = SPECS[task]
+    spec = spec or SPECS[task]
     question = _first(record, "question", "problem", "input", "Question")
     if not isinstance(question, str) or not question.strip():
         raise DataError("field 'question': missing or empty")
@@ -337,6 +339,8 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
 
 
 def _prefix_of(name: str, row: dict[str, Any]) -> str:
+    if name not in SPECS:  # a folder task: ids as they are
+        return ""
     source = row.get("_source")
     for original, prefix in SPECS[name].originals:
         if source is not None and Path(original).name == source:
@@ -344,7 +348,25 @@ def _prefix_of(name: str, row: dict[str, Any]) -> str:
     return SPECS[name].originals[0][1]
 
 
+def task_spec(name: str, data_dir: Path | None = None) -> TaskSpec:
+    """The spec of a shipped task (`SPECS`), or of a task folder added later, read from its
+    manifest.json (`domain`: "math" | "factual", `license`, `description`); local data only."""
+    if name in SPECS:
+        return SPECS[name]
+    manifest = read_manifest(name, data_dir)
+    if manifest.get("domain") not in ("math", "factual"):
+        raise DataError(
+            f"{manifest_path(name, data_dir)}: field 'domain' must be 'math' or 'factual' for a task "
+            f"not listed in data.SPECS, got {manifest.get('domain')!r}"
+        )
+    return TaskSpec(
+        name, manifest["domain"], (), str(manifest.get("license", "")), str(manifest.get("description", "")),
+        HubSpec(""),
+    )
+
+
 def load_local(name: str, data_dir: Path | None = None, verify: bool = True) -> list[Sample]:
+    spec = task_spec(name, data_dir)
     manifest = read_manifest(name, data_dir)
     path = data_path(name, data_dir)
     if verify:
@@ -352,7 +374,7 @@ def load_local(name: str, data_dir: Path | None = None, verify: bool = True) -> 
     samples = []
     for number, row in enumerate(read_rows(path), start=1):
         try:
-            samples.append(record_to_sample(name, row, row=number - 1, id_prefix=_prefix_of(name, row)))
+            samples.append(record_to_sample(name, row, row=number - 1, id_prefix=_prefix_of(name, row), spec=spec))
         except DataError as ex:
             raise DataError(f"{path}: row {number}: {ex}") from None
     if len(samples) != manifest["items"]:
@@ -410,11 +432,13 @@ def load_hub(name: str, loader: HubLoader | None = None, paper_ids: bool = True)
 
 def load_samples(name: str, source: str = "local", *, data_dir: Path | None = None, hub_loader: HubLoader | None = None) -> list[Sample]:
     """Samples of a task: `source="local"` (the shipped sampled set) or `"hub"` (upstream)."""
-    if name not in SPECS:
-        raise ValueError(f"unknown task {name!r}; known: {', '.join(SPECS)}")
+    if name not in SPECS and not manifest_path(name, data_dir).exists():
+        raise ValueError(f"unknown task {name!r}; known: {', '.join(SPECS)} (or a folder with data/manifest.json)")
     if source == "local":
         return load_local(name, data_dir)
     if source == "hub":
+        if name not in SPECS:
+            raise ValueError(f"task {name!r}: source='hub' is for the tasks listed in data.SPECS")
         return load_hub(name, loader=hub_loader)
     raise ValueError(f"source must be 'local' or 'hub', not {source!r}")
 

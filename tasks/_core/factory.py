@@ -9,6 +9,7 @@ solver (`-T solver=cot_sc -T k=8`).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from inspect_ai import Task
@@ -18,7 +19,7 @@ from inspect_ai.solver import Solver
 from inspect_ai.solver._solver import solver_create
 
 from agentdistill.solvers.stats import run_stats
-from agentdistill.tasks._core.data import SPECS, load_samples
+from agentdistill.tasks._core.data import load_samples, task_spec
 from agentdistill.tasks._core.scorers import factual_scorer, math_scorer
 
 PACKAGE = "agentdistill"
@@ -69,6 +70,7 @@ def benchmark_task(
     source: str = "local",
     judge: str | None = "auto",
     sandbox: str | tuple[str, str] | None = "auto",
+    data_dir: str | Path | None = None,
     **solver_args: Any,
 ) -> Task:
     """An inspect Task for one of the ten benchmarks.
@@ -81,16 +83,19 @@ def benchmark_task(
       sandbox: "auto" = the package's default sandbox for code-running solvers (agent*),
         none otherwise; None/"none" = no sandbox; anything else is passed to inspect.
         `inspect eval ... --sandbox X` overrides it.
+      data_dir: the folder holding `<name>.jsonl` and `manifest.json` (default
+        tasks/<name>/data); a task folder added later passes its own (see CONTRIBUTING.md).
       **solver_args: passed to the solver (e.g. k=8 for cot_sc).
     """
-    spec = SPECS[name]
+    data_dir = Path(data_dir) if data_dir is not None else None
+    spec = task_spec(name, data_dir)
     if sandbox == "auto":
         sandbox = default_sandbox() if _solver_name(solver).startswith(CODE_SOLVER_PREFIX) else None
     elif sandbox in ("none", "None", ""):
         sandbox = None
     scorer = math_scorer() if spec.domain == "math" else factual_scorer(judge=judge)
     return Task(
-        dataset=MemoryDataset(load_samples(name, source), name=name, location=f"tasks/{name}/data"),
+        dataset=MemoryDataset(load_samples(name, source, data_dir=data_dir), name=name, location=f"tasks/{name}/data"),
         solver=resolve_solver(solver, solver_args),
         scorer=[scorer, run_stats()],
         sandbox=sandbox,
