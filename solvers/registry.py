@@ -16,18 +16,26 @@ from agentdistill.solvers.sandbox import providers as _sandboxes  # noqa: F401  
 PACKAGE = "agentdistill"
 
 
-def _add_bare_solver_aliases() -> None:
+def _add_solver_aliases() -> None:
     """Let `--solver agent_sag` work as well as `--solver agentdistill/agent_sag`.
 
-    inspect namespaces solvers of installed packages and resolves a bare name only when
-    it is registered bare, so add a second key pointing at the same object (its registry
-    info, and so the name in logs, stays `agentdistill/<name>`).
+    inspect namespaces the solvers of an installed package (`agentdistill/cot`) and
+    resolves a bare name only when it is registered bare; in some setups (an editable
+    install seen through a stray egg-info on sys.path) it registers them bare instead.
+    Register the missing spelling as a second key for the same object, so both work
+    everywhere; the registry info (the name written to logs) is left as it is.
     """
-    prefix = f"solver:{PACKAGE}/"
-    for key, obj in list(_inspect_registry._registry.items()):
-        if key.startswith(prefix):
-            bare = "solver:" + key[len(prefix):]
-            _inspect_registry._registry.setdefault(bare, obj)
+    registry = _inspect_registry._registry
+    for key, obj in list(registry.items()):
+        if not key.startswith("solver:"):
+            continue
+        module = getattr(obj, "__module__", "") or ""
+        if not module.startswith(f"{PACKAGE}."):
+            continue
+        name = key[len("solver:"):]
+        bare = name.split("/", 1)[1] if name.startswith(f"{PACKAGE}/") else name
+        registry.setdefault(f"solver:{bare}", obj)
+        registry.setdefault(f"solver:{PACKAGE}/{bare}", obj)
 
 
-_add_bare_solver_aliases()
+_add_solver_aliases()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -47,14 +48,18 @@ def test_inspect_entry_point_registers_solvers_models_and_sandboxes():
     eps = [ep for ep in entry_points(group="inspect_ai") if ep.name == "agentdistill"]
     assert eps and eps[0].value == "agentdistill.solvers.registry"
     eps[0].load()
-    from inspect_ai._util.registry import registry_lookup
+    from inspect_ai._util.registry import registry_find, registry_lookup, registry_unqualified_name
+
+    def found(kind: str, name: str) -> bool:
+        # model APIs and sandboxes are looked up by their unqualified name
+        return bool(registry_find(lambda i: i.type == kind and registry_unqualified_name(i) == name))
 
     for solver in ("cot", "cot_sc", "rag", "agent", "agent_sag", "agent_ftp"):
         assert registry_lookup("solver", f"agentdistill/{solver}") is not None, solver
         assert registry_lookup("solver", solver) is not None, f"bare alias for {solver}"
     for api in ("agentdistill", "scripted"):
-        assert registry_lookup("modelapi", api) is not None, api
-    assert registry_lookup("sandboxenv", "bwrap") is not None
+        assert found("modelapi", api), api
+    assert found("sandboxenv", "bwrap")
 
 
 def test_console_script_lists_commands():
@@ -65,12 +70,17 @@ def test_console_script_lists_commands():
 
 
 def test_wheel_ships_task_data_and_worker(tmp_path):
+    # Build from a copy: an in-tree build leaves an egg-info in the checkout, which then
+    # shadows the editable install's metadata for anything run from the repo root.
+    src = tmp_path / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".venv", ".git", "build", "*.egg-info", "__pycache__", "logs"))
+    out = tmp_path / "dist"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(src)],
         check=True,
         capture_output=True,
     )
-    (wheel,) = tmp_path.glob("agentdistill-*.whl")
+    (wheel,) = out.glob("agentdistill-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert not [n for n in names if n.split("/")[0] in ROOMS], "rooms must install under agentdistill/"
     for task in ("hotpotqa", "gsm_hard", "2wikimultihopqa", "math_train"):
