@@ -25,6 +25,7 @@ import ast
 import base64
 import builtins
 import errno
+import gc
 import json
 import linecache
 import os
@@ -418,23 +419,23 @@ def _state_holder_mode() -> None:
 class _Become(BaseException):
     """Unwinds a committed candidate's stack back to `state_holder`, which carries on with its channel."""
 
-    def __init__(self, chan: Conn, sock: socket.socket):
+    def __init__(self, chan: Conn, sock: socket.socket, fds: list[int]):
         super().__init__()
-        self.chan, self.sock = chan, sock
+        self.chan, self.sock, self.fds = chan, sock, fds
 
 
 def state_holder(chan: Conn, sock: socket.socket, cfg: dict, ns: dict) -> None:
     """S: hold the state, fork candidates on request. Never returns (exits the process)."""
+    fds: list[int] = []
     while True:
         try:
-            _state_holder_loop(chan, sock, cfg, ns)
+            _state_holder_loop(chan, sock, cfg, ns, fds)
             os._exit(0)
         except _Become as b:
-            chan, sock = b.chan, b.sock
-            chan.send({"op": "became"})
+            chan, sock, fds = b.chan, b.sock, b.fds
 
 
-def _state_holder_loop(chan: Conn, sock: socket.socket, cfg: dict, ns: dict) -> None:
+def _state_holder_loop(chan: Conn, sock: socket.socket, cfg: dict, ns: dict, fds: list[int]) -> None:
     _state_holder_mode()
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
@@ -442,31 +443,33 @@ def _state_holder_loop(chan: Conn, sock: socket.socket, cfg: dict, ns: dict) -> 
     signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     _report_exits(chan)  # children left by this process's own action (while it was a candidate)
-    fds: list[int] = []
     while True:
-        try:
-            ready, _, _ = select.select([chan.rfd, wake_r], [], [])
-        except InterruptedError:
-            continue
-        if wake_r in ready:
+        reqs = chan._parse()  # a request may have arrived while this process was parked as a candidate
+        if not reqs:
             try:
-                os.read(wake_r, 4096)
+                ready, _, _ = select.select([chan.rfd, wake_r], [], [])
+            except InterruptedError:
+                continue
+            if wake_r in ready:
+                try:
+                    os.read(wake_r, 4096)
+                except OSError:
+                    pass
+                _report_exits(chan)
+            if chan.rfd not in ready:
+                continue
+            try:
+                msg, new_fds, _flags, _addr = socket.recv_fds(sock, 1 << 20, 512)
+            except InterruptedError:
+                continue
             except OSError:
-                pass
-            _report_exits(chan)
-        if chan.rfd not in ready:
+                return
+            if not msg:
+                return
+            fds += new_fds
+            chan.buf += msg
             continue
-        try:
-            msg, new_fds, _flags, _addr = socket.recv_fds(sock, 1 << 20, 512)
-        except InterruptedError:
-            continue
-        except OSError:
-            return
-        if not msg:
-            return
-        fds += new_fds
-        chan.buf += msg
-        for req in chan._parse():
+        for req in reqs:
             op = req.get("op")
             if op == "exit":
                 return
@@ -476,7 +479,7 @@ def _state_holder_loop(chan: Conn, sock: socket.socket, cfg: dict, ns: dict) -> 
             if op != "fork":
                 continue
             codes, timeout = req["codes"], float(req["timeout"])
-            pids = []
+            gc.freeze()  # children's collections then skip the inherited heap: no copy-on-write storm
             for i, code in enumerate(codes):
                 for stream in (sys.stdout, sys.stderr):
                     try:
@@ -495,17 +498,12 @@ def _state_holder_loop(chan: Conn, sock: socket.socket, cfg: dict, ns: dict) -> 
                     os.close(chan.rfd)
                     new_sock = socket.socket(fileno=ctl)
                     new_chan = Conn(ctl, sock=new_sock)
-                    _candidate_main(new_chan, out, err, cfg, ns, code, timeout)
-                    raise _Become(new_chan, new_sock)  # committed: this process holds the state now
-                try:
-                    os.setpgid(pid, pid)
-                except OSError:
-                    pass
-                pids.append(pid)
+                    pending = _candidate_main(new_chan, out, err, cfg, ns, code, timeout)
+                    raise _Become(new_chan, new_sock, pending)  # committed: this process holds the state now
+                # (no parent-side setpgid: it could race with the child's later move to the parking group)
             for fd in fds[:3 * len(codes)]:
                 os.close(fd)
             fds = fds[3 * len(codes):]
-            chan.send({"op": "forked", "pids": pids})
 
 
 def _reap_children():
@@ -527,8 +525,9 @@ def _report_exits(chan: Conn) -> None:
         chan.send({"op": "exited", "pid": pid, "status": status})
 
 
-def _candidate_main(chan: Conn, out: int, err: int, cfg: dict, ns: dict, code: str, timeout: float) -> None:
-    """Run `code` in this (forked) process, report, park; returns only when committed."""
+def _candidate_main(chan: Conn, out: int, err: int, cfg: dict, ns: dict, code: str, timeout: float) -> list[int]:
+    """Run `code` in this (forked) process, report, park; returns (with any descriptors already received for the
+    next request) only when committed."""
     global _CURRENT
     try:
         os.setpgid(0, 0)
@@ -567,21 +566,41 @@ def _candidate_main(chan: Conn, out: int, err: int, cfg: dict, ns: dict, code: s
     chan.send({"op": "started", "pid": os.getpid()})  # the router learns the pid even if S dies right away
     _CURRENT = _Candidate(chan, cfg, ns)
     result = _CURRENT.run(code, timeout)
+    try:  # leave this action's process group, so one killpg ends whatever the code left running in it
+        os.setpgid(0, int(cfg["park_pgid"]))
+        result["parked"] = os.getpgrp() == int(cfg["park_pgid"])
+    except (OSError, KeyError, TypeError, ValueError):
+        result["parked"] = False
     chan.send(result)
+    # park: the next message is "become" (commit) or EOF (discard / kill). Read with recvmsg: a "fork" with file
+    # descriptors may follow right behind "become", and a plain read() would drop the descriptors.
+    fds: list[int] = []
     while True:
-        msg = chan.recv()
-        if msg is None or msg.get("op") != "become":
-            os._exit(0)
-        # committed: this process now holds the state
-        _devnull_stdio()
         try:
-            resource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-        except (ValueError, OSError):
-            pass
-        return
+            data, new_fds, _flags, _addr = socket.recv_fds(chan.sock, 1 << 20, 512)
+        except InterruptedError:
+            continue
+        except OSError:
+            data, new_fds = b"", []
+        if not data:
+            os._exit(0)
+        chan.buf += data
+        fds += new_fds
+        if len(chan.buf) < HEADER.size or len(chan.buf) < HEADER.size + HEADER.unpack_from(chan.buf)[0]:
+            continue
+        (n,) = HEADER.unpack_from(chan.buf)
+        msg = json.loads(bytes(chan.buf[HEADER.size:HEADER.size + n]))
+        del chan.buf[:HEADER.size + n]
+        if msg.get("op") != "become":
+            os._exit(0)
+        _devnull_stdio()  # committed: this process now holds the state
+        return fds
 
 
 # ----------------------------------------------------------------------------------------------------- router
+_NOT_STARTED = "InterpreterError: the state holder died before starting this action"
+
+
 class _Cand:
     def __init__(self, index: int, ctl: socket.socket, out: int, err: int, timeout: float, grace: float):
         self.index = index
@@ -649,6 +668,7 @@ class Router:
         signal.signal(signal.SIGCHLD, lambda *_: None)
         _state_holder_mode()
         _prctl(PR_SET_CHILD_SUBREAPER, 1)
+        self.cfg["park_pgid"] = os.getpgrp()
         self.s_pid = 0
         self.s_sock: socket.socket | None = None
         self.s_chan: Conn | None = None
@@ -731,8 +751,9 @@ class Router:
         self.cands = [keep] if keep is not None else []
 
     def _strays(self, cands: list[_Cand]) -> None:
-        """Kill what each finished candidate left running in its process group (the candidate stays)."""
-        pgids = {c.pid for c in cands if c.pid}
+        """Kill what each finished candidate left running in its process group (the candidate stays). A candidate
+        that could move itself to the router's group (`parked`) was handled by one killpg when it reported."""
+        pgids = {c.pid for c in cands if c.pid and not (c.result or {}).get("parked")}
         if pgids:
             for pid, _ppid, pgid in _proc_table():
                 if pgid in pgids and pid not in pgids:
@@ -746,8 +767,26 @@ class Router:
         grace = float(self.cfg["grace"])
         if not codes:
             return {"op": "results", "results": []}
-        if not self._s_alive():
+        if self.s_chan is not None:  # notice a state holder that died since the last request
+            ready, _, _ = select.select([self.s_chan.rfd, self.wake_r], [], [], 0)
+            if self.wake_r in ready:
+                self._reap()
+            if self.s_chan.rfd in ready:
+                self._s_messages()
+        if self.s_chan is None or self.s_pid <= 0:
             self._reset_state("the interpreter's state holder process was killed")
+        results = self._run_once(codes, timeout, grace)
+        if all(r["error"] == _NOT_STARTED for r in results):  # S died unnoticed just before: once more, fresh
+            self._kill_cands()
+            self._reset_state("the interpreter's state holder process was killed")
+            results = self._run_once(codes, timeout, grace)
+        if self.notice:
+            for r in results:
+                r["notice"] = self.notice
+            self.notice = None
+        return {"op": "results", "results": results}
+
+    def _run_once(self, codes: list[str], timeout: float, grace: float) -> list[dict]:
         cands, child_fds = [], []
         for i in range(len(codes)):
             a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -765,12 +804,7 @@ class Router:
         self.cands = cands
         self._loop_until_done(cands)
         self._strays([c for c in cands if c.alive])
-        results = [self._result(c) for c in cands]
-        if self.notice:
-            for r in results:
-                r["notice"] = self.notice
-            self.notice = None
-        return {"op": "results", "results": results}
+        return [self._result(c) for c in cands]
 
     def _loop_until_done(self, cands: list[_Cand]) -> None:
         cap = int(self.cfg["output_cap"])
@@ -797,7 +831,7 @@ class Router:
                     if c.pid:
                         c.result = {"error": f"InterpreterExit: {_describe_status(c.status)}"}
                     else:
-                        c.result = {"error": "InterpreterError: the state holder died before starting this action"}
+                        c.result = {"error": _NOT_STARTED}
             pending = [c for c in cands if c.result is None]
             if not pending:
                 return
@@ -845,6 +879,8 @@ class Router:
             for fd in list(c.open_streams):
                 c.read_stream(fd, cap)
             c.result = msg
+            if msg.get("parked"):
+                _kill(c.pid, group=True)  # its old group now holds only what its code left running
         elif op == "tool":
             c.tool_since = time.monotonic()
             self.host.send({"op": "tool", "cand": c.index, "name": msg.get("name"), "args": msg.get("args"),
@@ -896,16 +932,6 @@ class Router:
                 pass
         chosen.open_streams.clear()
         chosen.chan.send({"op": "become"})
-        while True:  # nothing may reach it before it reads with recv_fds as the state holder
-            msg = chosen.chan.recv()
-            if msg is None or msg.get("op") == "became":
-                break
-        if msg is None:
-            self.cands = []
-            self.s_sock = self.s_chan = None
-            self.s_pid = -1
-            return {"op": "committed", "committed": False,
-                    "notice": self._reset_state("the chosen candidate died while being committed")}
         self.s_pid = chosen.pid
         self.s_sock = chosen.sock
         self.s_chan = chosen.chan

@@ -1,0 +1,103 @@
+"""Sandbox benchmark (a script, not a test): medians over repeated runs, everything inside one bwrap sandbox.
+
+    nice .venv/bin/python tests/benchmarks/sandbox.py [--reps 30]
+
+Measures, from the host (the agent's point of view, protocol included):
+  1. one action (run + commit);
+  2. one SAG step: 8 candidates forked from the same state, run concurrently, then commit one;
+  3. the naive alternative: 8 fresh interpreters (new python processes in the same sandbox, started concurrently)
+     that each replay the previous steps' code and then run their candidate;
+  4. 2 and 3 again with a 200 MB state (a numpy array built by a previous step).
+Targets (issue 3): SAG-8 step <= 30 ms and >= 4x faster than naive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+
+from agentdistill.solvers.sandbox import BwrapSandbox, Interpreter
+
+PREVIOUS_STEPS = [
+    "import math\nimport numpy as np\nnumbers = np.arange(1, 11)",
+    "total = int(numbers.sum())\ndef double(x):\n    return 2 * x",
+    "result = double(total)\nprint(result)",
+]
+BIG_STEP = "big = np.ones(25_000_000)  # 200 MB of float64, pages touched"
+CANDIDATES = [f"answer = result + {i}\nprint(answer, math.sqrt(answer))\nanswer" for i in range(8)]
+
+
+async def timed(coro_fn, reps: int) -> tuple[float, list[float]]:
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        await coro_fn()
+        times.append((time.perf_counter() - t0) * 1000.0)
+    return statistics.median(times), times
+
+
+async def naive_step(env: BwrapSandbox, steps: list[str]) -> None:
+    replay = "\n".join(steps)
+    results = await asyncio.gather(*(env.exec(["python3", "-c", f"{replay}\n{code}"], timeout=120)
+                                     for code in CANDIDATES))
+    bad = [r for r in results if not r.success]
+    if bad:
+        raise RuntimeError(bad[0].stderr)
+
+
+async def main(reps: int) -> None:
+    env = BwrapSandbox()
+    await env.start()
+    try:
+        interp = await Interpreter(env.open_channel, memory_mb=4096, timeout=60).start()
+        for step in PREVIOUS_STEPS:
+            r = await interp.run(step)
+            assert r.error is None, r.error
+        await interp.run("counter = 0")
+
+        async def one_action():
+            r = await interp.run("counter += 1")
+            assert r.error is None, r
+
+        async def sag_step():
+            results = await interp.run_candidates(CANDIDATES)
+            assert all(r.error is None for r in results), [r.error for r in results]
+            assert await interp.commit(3)
+
+        for fn in (one_action, sag_step):  # warm up
+            await fn()
+        lines = []
+        one, _ = await timed(one_action, reps * 2)
+        lines.append(f"one action (run + commit)                          median {one:8.1f} ms  (n={reps * 2})")
+        sag, _ = await timed(sag_step, reps)
+        lines.append(f"SAG step: 8 forked candidates + commit             median {sag:8.1f} ms  (n={reps})")
+        naive_reps = max(5, reps // 3)
+        naive, _ = await timed(lambda: naive_step(env, PREVIOUS_STEPS), naive_reps)
+        lines.append(f"naive: 8 fresh interpreters replaying {len(PREVIOUS_STEPS)} steps     median {naive:8.1f} ms  "
+                     f"(n={naive_reps})")
+        lines.append(f"ratio naive / SAG-8: {naive / sag:.1f}x   (targets: SAG-8 <= 30 ms -> "
+                     f"{'met' if sag <= 30 else 'NOT met'}; >= 4x -> {'met' if naive / sag >= 4 else 'NOT met'})")
+        for line in lines:
+            print(line, flush=True)
+
+        r = await interp.run(BIG_STEP)
+        assert r.error is None, r.error
+        big_reps = max(5, reps // 3)
+        sag_big, _ = await timed(sag_step, big_reps)
+        print(f"SAG step with a 200 MB state                       median {sag_big:8.1f} ms  (n={big_reps})",
+              flush=True)
+        naive_big, _ = await timed(lambda: naive_step(env, PREVIOUS_STEPS + [BIG_STEP]), 3)
+        print(f"naive with a 200 MB state (8 replays)              median {naive_big:8.1f} ms  (n=3)", flush=True)
+        print(f"ratio naive / SAG-8 at 200 MB: {naive_big / sag_big:.1f}x", flush=True)
+        await interp.close()
+    finally:
+        await env.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reps", type=int, default=30)
+    args = parser.parse_args()
+    asyncio.run(main(args.reps))
