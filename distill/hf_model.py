@@ -27,7 +27,8 @@ shared by every inspect `Model` that names it.
 
 Model args (`-M key=value`): `device` (default cuda if available, else cpu), `dtype`
 (`float32` on CPU, `bfloat16` on GPU), `threads` (torch CPU threads; default: half the cores,
-at least 1, or `$AGENTDISTILL_THREADS`), `max_batch_rows` (32), `batch_wait_ms` (20),
+at least 1, or `$AGENTDISTILL_THREADS`), `max_batch_rows` (32), `batch_wait_ms` (50: how long the worker waits for
+more requests before starting a batch, 10x that at most),
 `merge_adapter` (true: merge LoRA weights into the base for speed), `max_connections` (16).
 """
 
@@ -189,7 +190,14 @@ class Engine:
     def _next_batch(self) -> list[_Request]:
         if not self.pending:
             self.pending.append(self.queue.get())
-            time.sleep(self.batch_wait)  # let requests issued together arrive together
+            # Requests issued together (parallel samples) arrive a few ms apart: keep
+            # collecting while they keep coming (gaps under batch_wait, 10 x batch_wait at most).
+            deadline = time.monotonic() + 10 * self.batch_wait
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    self.pending.append(self.queue.get(timeout=min(self.batch_wait, left)))
+                except queue.Empty:
+                    break
         while True:
             try:
                 self.pending.append(self.queue.get_nowait())
@@ -334,7 +342,7 @@ def get_engine(
     dtype: str | None = None,
     threads: int | None = None,
     max_batch_rows: int = 32,
-    batch_wait_ms: float = 20.0,
+    batch_wait_ms: float = 50.0,
     merge_adapter: bool = True,
 ) -> Engine:
     """The process-wide engine for a model name (loaded on first use)."""
@@ -367,7 +375,7 @@ class AgentDistillAPI(ModelAPI):
         dtype: str | None = None,
         threads: int | None = None,
         max_batch_rows: int = 32,
-        batch_wait_ms: float = 20.0,
+        batch_wait_ms: float = 50.0,
         merge_adapter: Any = True,
         max_connections: int = 16,
         **model_args: Any,
