@@ -278,6 +278,7 @@ async def interpreter_for_sample(tools: dict[str, Tool] | None = None, **config:
     from inspect_ai.util import sandbox
 
     env = sandbox()
+    env = getattr(env, "_sandbox", env)  # the provider's object behind inspect's event-logging proxy
     interp: Interpreter | None = getattr(env, _ATTR, None)
     if interp is not None and not interp.closed:
         missing = set(tools or {}) - set(interp.tools)

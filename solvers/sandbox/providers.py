@@ -298,6 +298,7 @@ class BwrapSandbox(SandboxEnvironment):
         return self.proc is not None and self.proc.returncode is None
 
     async def stop(self, close_interpreter: bool = True) -> None:
+        """Kill everything in the sandbox (and its interpreter's host side) and remove its temp dir."""
         if close_interpreter:
             await close_sample_interpreter(self)
         if self.proc is not None and self.proc.returncode is None:
@@ -389,6 +390,44 @@ class BwrapSandbox(SandboxEnvironment):
 
 
 # ------------------------------------------------------------------------------------------------ docker, local
+def _docker_base() -> type:
+    from inspect_ai.util._sandbox.docker.docker import DockerSandboxEnvironment
+
+    return DockerSandboxEnvironment
+
+
+@sandboxenv(name="agentdistill_docker")
+class AgentdistillDocker(_docker_base()):  # type: ignore[misc]
+    """inspect's docker sandbox, defaulting to the shipped compose file (`--sandbox agentdistill_docker`)."""
+
+    @classmethod
+    def _config(cls, config: SandboxEnvironmentConfigType | None) -> SandboxEnvironmentConfigType:
+        return config if config is not None else str(COMPOSE_FILE)
+
+    @classmethod
+    async def task_init(cls, task_name: str, config: SandboxEnvironmentConfigType | None) -> None:
+        await super().task_init(task_name, cls._config(config))
+
+    @classmethod
+    async def task_init_environment(cls, config: SandboxEnvironmentConfigType | None,
+                                    metadata: dict[str, str]) -> dict[str, str]:
+        return await super().task_init_environment(cls._config(config), metadata)
+
+    @classmethod
+    async def sample_init(cls, task_name: str, config: SandboxEnvironmentConfigType | None,
+                          metadata: dict[str, str]) -> dict[str, SandboxEnvironment]:
+        return await super().sample_init(task_name, cls._config(config), metadata)
+
+    @classmethod
+    async def sample_cleanup(cls, task_name: str, config: SandboxEnvironmentConfigType | None,
+                             environments: dict[str, SandboxEnvironment], interrupted: bool) -> None:
+        await super().sample_cleanup(task_name, cls._config(config), environments, interrupted)
+
+    @classmethod
+    async def task_cleanup(cls, task_name: str, config: SandboxEnvironmentConfigType | None, cleanup: bool) -> None:
+        await super().task_cleanup(task_name, cls._config(config), cleanup)
+
+
 BOOTSTRAP = (
     "import os\n"
     "def r(n):\n"
@@ -439,12 +478,12 @@ async def _process_channel(cmd: list[str], payload: bytes | None = None, cwd: st
 
 def channel_factory(env: Any) -> tuple[ChannelFactory, str]:
     """How to open a worker channel into this inspect sandbox environment."""
+    env = getattr(env, "_sandbox", env)  # inspect hands out a SandboxEnvironmentProxy (event logging)
     if isinstance(env, BwrapSandbox):
         return env.open_channel, f"bwrap:{env.name}"
-    from inspect_ai.util._sandbox.docker.docker import DockerSandboxEnvironment
     from inspect_ai.util._sandbox.local import LocalSandboxEnvironment
 
-    if isinstance(env, DockerSandboxEnvironment):
+    if isinstance(env, _docker_base()):
         async def docker_factory() -> Channel:
             connection = await env.connection()
             cmd = docker_worker_command(connection.container, getattr(env, "_working_dir", None))
