@@ -19,17 +19,20 @@ RETRIEVED_KEY = "retrieved_passages"
 
 
 @solver
-def rag(retriever: str | None = None, k: int = DEFAULT_K) -> Solver:
+def rag(retriever: str | None = None, k: int = DEFAULT_K, max_tokens: int | None = None,
+        temperature: float = 0.0) -> Solver:
     """RAG baseline.
 
     Args:
       retriever: retriever spec: bm25 (default, or $AGENTDISTILL_RETRIEVER), dense, wiki18:<dir>,
         http://127.0.0.1:PORT.
       k: passages retrieved for the question (the paper: 3).
+      max_tokens: generation limit (default: the CoT baseline's, the paper's 4096).
+      temperature: 0 is greedy (the paper's setting).
     """
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        from agentdistill.solvers.cot import cot_messages
+        from agentdistill.solvers.cot import COT_MAX_TOKENS, cot_messages
 
         question = state.input_text
         domain = state.metadata.get("domain", "factual")
@@ -47,6 +50,9 @@ def rag(retriever: str | None = None, k: int = DEFAULT_K) -> Solver:
         state.metadata["retriever"] = resolve_spec(retriever)
         stats.record(state, web_search_calls=1)
         state.messages = cot_messages(question, domain, passages=passages)
-        return await generate(state)
+        state = await generate(state, max_tokens=max_tokens or COT_MAX_TOKENS, temperature=temperature)
+        usage = state.output.usage
+        stats.record(state, tokens_generated=usage.output_tokens if usage is not None else 0)
+        return state
 
     return solve

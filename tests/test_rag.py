@@ -47,11 +47,13 @@ def test_rag_puts_passages_before_the_question(small_retriever, log_dir):
     sample = log.samples[0]
     assert "<answer>Richard Nixon</answer>" in sample.output.completion
     retrieved = sample.metadata[RETRIEVED_KEY]
-    assert [p["rank"] for p in retrieved] == [0, 1] and retrieved[0]["id"] == "m"
+    assert retrieved[0]["id"] == "m" and [p["rank"] for p in retrieved] == list(range(len(retrieved)))
+    assert 1 <= len(retrieved) <= 2
     assert retrieved[0]["contents"].startswith('"Milhouse Van Houten"\n')
     user_text = "\n".join(m.text for m in sample.messages if m.role == "user")
     assert user_text.index("===== Document 0, similarity:") < user_text.index("Who was Milhouse named after?")
     assert sample.metadata["retriever"] == SPEC
+    assert sample.metadata["agentdistill_stats"]["web_search_calls"] == 1
 
 
 def test_rag_survives_a_retrieval_failure(monkeypatch, log_dir):

@@ -203,3 +203,32 @@ def test_spec_from_env(monkeypatch):
     assert tool.resolve_spec() == "bm25"
     with pytest.raises(ValueError):
         tool.build_retriever("elasticsearch")
+
+
+def test_coverage_on_real_task_items(monkeypatch, capsys, bm25_embedded, tmp_path):
+    from agentdistill.solvers.retrieval import coverage
+
+    assert coverage.normalize("The  Richard-Nixon!") == "richardnixon"
+    assert coverage.normalize("an Apple, a day") == "apple day"
+    assert coverage.contains(" he met richard nixon there ", ["richard nixon"])
+    assert not coverage.contains(" he met richard nixonian ", ["richard nixon"])  # whole words only
+    monkeypatch.delenv(tool.ENV_VAR, raising=False)
+    monkeypatch.setitem(tool._RETRIEVERS, "bm25", bm25_embedded)
+    out_json = tmp_path / "cov.json"
+    assert coverage.main(["--tasks", "bamboogle", "--json", str(out_json)]) == 0
+    table = capsys.readouterr().out
+    assert "| bamboogle | 125 | 1 | 124 |" in table
+    data = json.loads(out_json.read_text())["tasks"][0]
+    assert data["items"] == 125 and len(data["per_item"]) == 125
+    assert 0 < data["recall_at_k"] <= data["in_corpus"] < 124
+    # every top-k hit must also be a hit in the whole corpus
+    assert all(item["in_corpus"] for item in data["per_item"] if item.get("recall"))
+
+
+def test_cli_lists_retrieval_commands(capsys):
+    from agentdistill.distill.cli import main
+
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for command in ("prepare-wiki18", "retrieval-server", "coverage"):
+        assert command in out

@@ -203,3 +203,11 @@ def test_offsets_rebuilt_when_corpus_changes(tmp_path):
         f.write(b'{"id": "3", "contents": "\\"T3\\"\\ncaf\xe9"}\n')
     reopened = LineOffsetCorpus.open(path)
     assert len(reopened) == 4 and reopened[3].title == "T3" and "\ufffd" in reopened[3].text
+
+
+def test_dense_huge_and_odd_queries(tiny_plain):
+    corpus = Corpus.from_passages([Passage(str(i), c) for i, c in enumerate(PASSAGES)])
+    retriever = DenseRetriever.over_corpus(corpus, encoder=tiny_plain, use_cache=False)
+    assert len(retriever.search("word " * 200_000, k=3)) == 3  # cut to MAX_QUERY_CHARS, then to max_length tokens
+    assert len(retriever.search("\x00\ufffd 🙂", k=2)) == 2
+    assert retriever.search(" \n\t ", k=3) == []

@@ -227,6 +227,9 @@ def open_wiki18(folder: str | os.PathLike, encoder=None, index_name: str | None 
         index.hnsw.efSearch = ef_search
     if gpu is None:
         gpu = faiss_gpus() > 0
+    if gpu and isinstance(index, faiss.IndexHNSW):
+        log.warning("faiss GPUs do not take HNSW indexes: searching %s on the CPU", path.name)
+        gpu = False
     if gpu:
         index = to_gpus(index)
     if encoder is None:

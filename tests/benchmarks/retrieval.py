@@ -108,7 +108,8 @@ def main() -> int:
     parser.add_argument("--dense-batch", type=int, default=256)
     parser.add_argument("--dense-passages", type=int, default=1000,
                         help="dense index over the first N passages (0: all 23,871)")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (1: on a loaded 2-core machine 2 OpenMP threads ran ~10x slower)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
