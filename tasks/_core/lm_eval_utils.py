@@ -23,6 +23,8 @@ Run from the repository root:
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 # Names a YAML may use as `!function agentdistill.tasks._core.lm_eval_utils.<name>`.
@@ -60,7 +62,9 @@ def load(task: str | None = None, **_metadata: Any) -> dict[str, Any]:
 
     if not task:
         raise ValueError("lm_eval_utils.load: the YAML must set dataset_kwargs: {task: <name>}")
-    docs = [doc_of(sample) for sample in load_samples(task)]
+    tasks_dir = os.environ.get("AGENTDISTILL_TASKS_DIR")  # a tasks folder outside the repo (CONTRIBUTING.md)
+    data_dir = Path(tasks_dir) / task / "data" if tasks_dir and (Path(tasks_dir) / task).is_dir() else None
+    docs = [doc_of(sample) for sample in load_samples(task, data_dir=data_dir)]
     return datasets.DatasetDict({SPLIT: datasets.Dataset.from_list(docs)})
 
 
