@@ -19,17 +19,21 @@ Generation:
   continues it, and only the continuation is returned.
 - usage: prompt tokens and generated tokens (all choices), counted by the model's tokenizer.
 
-Batching: every generate call is queued to one worker thread per loaded model; the worker
-takes all queued requests with the same sampling settings (up to `max_batch_rows` rows) and
-runs them as one left-padded `generate`. Concurrent samples of an eval therefore share
-forward passes; the event loop is never blocked. The model is loaded once per process and
+Batching: every generate call is queued (one row per choice) to one worker thread per loaded
+model; the worker takes the queued rows with the same sampling settings (up to
+`max_batch_rows`) and runs them as one left-padded `generate` of at most `chunk_tokens` new
+tokens. Rows that have not ended go back in line with their tokens so far and continue in the
+next batch beside requests that arrived meanwhile, so one long generation never holds the
+others back for its whole length (the prompt is re-read once per chunk). Concurrent samples of
+an eval therefore share forward passes; the event loop is never blocked. The model is loaded once per process and
 shared by every inspect `Model` that names it.
 
 Model args (`-M key=value`): `device` (default cuda if available, else cpu), `dtype`
 (`float32` on CPU, `bfloat16` on GPU), `threads` (torch CPU threads; default: half the cores,
 at least 1, or `$AGENTDISTILL_THREADS`), `max_batch_rows` (32), `batch_wait_ms` (50: how long the worker waits for
 more requests before starting a batch, 10x that at most),
-`merge_adapter` (true: merge LoRA weights into the base for speed), `max_connections` (16).
+`merge_adapter` (true: merge LoRA weights into the base for speed), `chunk_tokens` (256; 0:
+whole generations), `max_connections` (16).
 """
 
 from __future__ import annotations
@@ -110,6 +114,22 @@ class _Request:
     sampling: tuple[Any, ...]  # (do_sample, temperature, top_p, top_k)
     seed: int | None
     future: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
+    # filled by the worker
+    prompt_ids: list[int] = field(default_factory=list)
+    rows_left: int = 0
+    results: list[Any] = field(default_factory=list)
+    started: float = 0.0
+    batch_rows: int = 0
+
+
+@dataclass
+class _Row:
+    """One choice of a request: the unit the worker batches (and re-queues between chunks)."""
+
+    request: _Request
+    index: int
+    generated: list[int] = field(default_factory=list)
+    chunks: int = 0
 
 
 @dataclass
@@ -130,12 +150,13 @@ class _Result:
 class _RowStop(StoppingCriteria):
     """Ends each row on its own: its stop strings or its token limit."""
 
-    def __init__(self, tokenizer: Any, prompt_len: int, stops: list[tuple[str, ...]], limits: list[int]):
+    def __init__(self, tokenizer: Any, prompt_len: int, rows: list[_Row], limits: list[int]):
         self.tokenizer = tokenizer
         self.prompt_len = prompt_len
-        self.stops = stops
+        self.stops = [row.request.stop_seqs for row in rows]
+        self.before = [len(row.generated) for row in rows]  # generated in earlier chunks
         self.limits = limits
-        self.tails = [max((len(s) for s in row), default=0) + 2 for row in stops]
+        self.tails = [max((len(s) for s in stops), default=0) + 2 for stops in self.stops]
 
     def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
         generated = input_ids.shape[1] - self.prompt_len
@@ -144,18 +165,28 @@ class _RowStop(StoppingCriteria):
             if generated >= self.limits[row]:
                 done[row] = True
             elif self.stops[row]:
-                tail = input_ids[row, -min(self.tails[row], generated):].tolist()
+                tail = input_ids[row, -min(self.tails[row], generated + self.before[row]) :].tolist()
                 text = self.tokenizer.decode(tail, skip_special_tokens=True)
                 done[row] = any(stop in text for stop in self.stops[row])
         return done
 
 
 class Engine:
-    def __init__(self, source: ModelSource, device: str, dtype: str, max_batch_rows: int, batch_wait_ms: float, merge_adapter: bool):
+    def __init__(
+        self,
+        source: ModelSource,
+        device: str,
+        dtype: str,
+        max_batch_rows: int,
+        batch_wait_ms: float,
+        merge_adapter: bool,
+        chunk_tokens: int = 256,
+    ):
         self.source = source
         self.device = device
         self.max_batch_rows = max_batch_rows
         self.batch_wait = batch_wait_ms / 1000.0
+        self.chunk_tokens = chunk_tokens
         torch_dtype = getattr(torch, dtype)
         tokenizer_dir = source.base
         if source.adapter and any(Path(source.adapter, f).is_file() for f in ("tokenizer.json", "tokenizer_config.json")):
@@ -171,7 +202,6 @@ class Engine:
         self.model = model.to(device).eval()
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.tokenizer.padding_side = "left"
         eos = self.model.generation_config.eos_token_id
         eos_ids = set(eos if isinstance(eos, list) else [eos]) if eos is not None else set()
         if self.tokenizer.eos_token_id is not None:
@@ -179,15 +209,15 @@ class Engine:
         self.eos_ids = sorted(i for i in eos_ids if i is not None)
         self.pad_id = self.tokenizer.pad_token_id
         self.max_positions = getattr(self.model.config, "max_position_embeddings", None) or 1 << 30
-        self.queue: queue.Queue[_Request] = queue.Queue()
-        self.pending: list[_Request] = []
+        self.queue: queue.Queue[_Row] = queue.Queue()
+        self.pending: list[_Row] = []
         self.stats = {"batches": 0, "rows": 0, "requests": 0}
         self.thread = threading.Thread(target=self._work, name=f"agentdistill-generate-{Path(source.base).name}", daemon=True)
         self.thread.start()
 
     # --- worker side -------------------------------------------------------------------------
 
-    def _next_batch(self) -> list[_Request]:
+    def _next_batch(self) -> list[_Row]:
         if not self.pending:
             self.pending.append(self.queue.get())
             # Requests issued together (parallel samples) arrive a few ms apart: keep
@@ -203,14 +233,13 @@ class Engine:
                 self.pending.append(self.queue.get_nowait())
             except queue.Empty:
                 break
-        key = self.pending[0].sampling
-        batch, rest, rows = [], [], 0
-        for request in self.pending:
-            if request.sampling == key and (not batch or rows + request.n <= self.max_batch_rows):
-                batch.append(request)
-                rows += request.n
+        key = self.pending[0].request.sampling
+        batch, rest = [], []
+        for row in self.pending:
+            if row.request.sampling == key and len(batch) < self.max_batch_rows:
+                batch.append(row)
             else:
-                rest.append(request)
+                rest.append(row)
         self.pending = rest
         return batch
 
@@ -218,26 +247,35 @@ class Engine:
         while True:
             batch = self._next_batch()
             try:
-                results = self._generate(batch)
+                unfinished = self._generate(batch)
             except BaseException as ex:  # noqa: BLE001: handed to the callers
-                for request in batch:
-                    if not request.future.done():
-                        request.future.set_exception(ex)
+                for row in batch:
+                    if not row.request.future.done():
+                        row.request.future.set_exception(ex)
                 continue
-            for request, result in zip(batch, results):
-                request.future.set_result(result)
+            # rows that used up their chunk go back in line, beside requests that came meanwhile
+            self.pending.extend(unfinished)
 
-    def _generate(self, batch: list[_Request]) -> list[_Result]:
-        started = time.monotonic()
-        prompts = [r.prompt for r in batch for _ in range(r.n)]
-        stops = [r.stop_seqs for r in batch for _ in range(r.n)]
-        limits = [r.max_new_tokens for r in batch for _ in range(r.n)]
-        enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
-        input_ids = enc["input_ids"].to(self.device)
-        attention_mask = enc["attention_mask"].to(self.device)
-        prompt_len = input_ids.shape[1]
-        max_new = max(1, min(max(limits), self.max_positions - prompt_len))
-        do_sample, temperature, top_p, top_k = batch[0].sampling
+    def _generate(self, batch: list[_Row]) -> list[_Row]:
+        """One generate over the batch (at most chunk_tokens new tokens); finishes the rows
+        that end and returns those that continue."""
+        now = time.monotonic()
+        sequences = []
+        for row in batch:
+            request = row.request
+            if not request.prompt_ids:
+                request.prompt_ids = self.tokenizer(request.prompt, add_special_tokens=False)["input_ids"]
+                request.started = now
+            request.batch_rows = max(request.batch_rows, len(batch))
+            sequences.append(request.prompt_ids + row.generated)
+        width = max(len(ids) for ids in sequences)
+        input_ids = torch.tensor([[self.pad_id] * (width - len(ids)) + ids for ids in sequences], device=self.device)
+        attention_mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in sequences], device=self.device)
+        remaining = [max(1, row.request.max_new_tokens - len(row.generated)) for row in batch]
+        max_new = max(1, min(max(remaining), self.max_positions - width))
+        if self.chunk_tokens > 0:
+            max_new = min(max_new, self.chunk_tokens)
+        do_sample, temperature, top_p, top_k = batch[0].request.sampling
         kwargs: dict[str, Any] = {"do_sample": do_sample}
         if do_sample:
             kwargs["temperature"] = temperature
@@ -245,7 +283,7 @@ class Engine:
                 kwargs["top_p"] = top_p
             if top_k is not None:
                 kwargs["top_k"] = top_k
-            seeds = [r.seed for r in batch if r.seed is not None]
+            seeds = [row.request.seed for row in batch if row.request.seed is not None and row.chunks == 0]
             if seeds:
                 torch.manual_seed(seeds[0])
         else:  # silence sampling defaults from generation_config
@@ -255,39 +293,58 @@ class Engine:
                 input_ids=input_ids,
                 attention_mask=attention_mask,
                 max_new_tokens=max_new,
-                stopping_criteria=StoppingCriteriaList([_RowStop(self.tokenizer, prompt_len, stops, limits)]),
+                stopping_criteria=StoppingCriteriaList([_RowStop(self.tokenizer, width, batch, remaining)]),
                 pad_token_id=self.pad_id,
                 eos_token_id=self.eos_ids or None,
                 **kwargs,
             )
-        generated = out[:, prompt_len:].tolist()
-        prompt_tokens = attention_mask.sum(dim=1).tolist()
+        new_tokens = out[:, width:].tolist()
         self.stats["batches"] += 1
-        self.stats["rows"] += len(prompts)
-        self.stats["requests"] += len(batch)
-        seconds = time.monotonic() - started
-        results, row = [], 0
-        for request in batch:
-            rows = [self._finish(generated[row + i], stops[row + i], limits[row + i]) for i in range(request.n)]
-            results.append(_Result(rows, int(prompt_tokens[row]), len(prompts), seconds))
-            row += request.n
-        return results
+        self.stats["rows"] += len(batch)
+        unfinished = []
+        for row, tokens in zip(batch, new_tokens):
+            row.chunks += 1
+            if not self._advance(row, tokens, out_of_room=width + max_new >= self.max_positions):
+                unfinished.append(row)
+        return unfinished
 
-    def _finish(self, tokens: list[int], stops: tuple[str, ...], limit: int) -> _RowResult:
+    def _advance(self, row: _Row, tokens: list[int], out_of_room: bool) -> bool:
+        """Add a chunk's tokens to a row; finish it (True) when it ended."""
         end = next((i for i, t in enumerate(tokens) if t in self.eos_ids or t == self.pad_id), None)
-        kept = tokens if end is None else tokens[:end]
-        text = self.tokenizer.decode(kept, skip_special_tokens=True, clean_up_tokenization_spaces=False)
-        cut = min((p for p in (text.find(s) for s in stops) if p >= 0), default=-1)
+        row.generated.extend(tokens if end is None else tokens[:end])
+        limit = row.request.max_new_tokens
+        text = self.tokenizer.decode(row.generated, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+        cut = min((p for p in (text.find(s) for s in row.request.stop_seqs) if p >= 0), default=-1)
         if cut >= 0:
-            return _RowResult(text[:cut], len(kept), "stop")
-        if end is not None:
-            return _RowResult(text, len(kept) + 1, "stop")  # the end-of-turn token counts
-        return _RowResult(text, len(kept), "max_tokens" if len(kept) >= limit else "stop")
+            result = _RowResult(text[:cut], len(row.generated), "stop")
+        elif len(row.generated) >= limit:
+            result = _RowResult(text, len(row.generated), "max_tokens")
+        elif end is not None:
+            result = _RowResult(text, len(row.generated) + 1, "stop")  # the end-of-turn token counts
+        elif out_of_room:
+            result = _RowResult(text, len(row.generated), "model_length")
+        else:
+            return False
+        self._complete(row, result)
+        return True
+
+    def _complete(self, row: _Row, result: _RowResult) -> None:
+        request = row.request
+        request.results[row.index] = result
+        request.rows_left -= 1
+        if request.rows_left == 0:
+            self.stats["requests"] += 1
+            request.future.set_result(
+                _Result(list(request.results), len(request.prompt_ids), request.batch_rows, time.monotonic() - request.started)
+            )
 
     # --- caller side -------------------------------------------------------------------------
 
     async def submit(self, request: _Request) -> _Result:
-        self.queue.put(request)
+        request.rows_left = request.n
+        request.results = [None] * request.n
+        for index in range(request.n):
+            self.queue.put(_Row(request, index))
         try:
             asyncio.get_running_loop()
         except RuntimeError:  # another async backend (trio): poll
@@ -344,18 +401,19 @@ def get_engine(
     max_batch_rows: int = 32,
     batch_wait_ms: float = 50.0,
     merge_adapter: bool = True,
+    chunk_tokens: int = 256,
 ) -> Engine:
     """The process-wide engine for a model name (loaded on first use)."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = dtype or ("bfloat16" if device.startswith("cuda") else "float32")
     with _ENGINES_LOCK:
         source = resolve_model(name)
-        key = (source, device, dtype, bool(merge_adapter))
+        key = (source, device, dtype, bool(merge_adapter), int(chunk_tokens), int(max_batch_rows))
         engine = _ENGINES.get(key)
         if engine is None:
             if device == "cpu":
                 torch.set_num_threads(int(threads) if threads else _default_threads())
-            engine = Engine(source, device, dtype, int(max_batch_rows), float(batch_wait_ms), bool(merge_adapter))
+            engine = Engine(source, device, dtype, int(max_batch_rows), float(batch_wait_ms), bool(merge_adapter), int(chunk_tokens))
             _ENGINES[key] = engine
         return engine
 
@@ -377,6 +435,7 @@ class AgentDistillAPI(ModelAPI):
         max_batch_rows: int = 32,
         batch_wait_ms: float = 50.0,
         merge_adapter: Any = True,
+        chunk_tokens: int = 256,
         max_connections: int = 16,
         **model_args: Any,
     ) -> None:
@@ -392,6 +451,7 @@ class AgentDistillAPI(ModelAPI):
             max_batch_rows=int(max_batch_rows),
             batch_wait_ms=float(batch_wait_ms),
             merge_adapter=_as_bool(merge_adapter),
+            chunk_tokens=int(chunk_tokens),
         )
 
     def max_tokens(self) -> int | None:

@@ -255,3 +255,15 @@ def test_embedded_batched_greedy_equals_unbatched(smol):
     outputs = run(together())
     assert max(o.metadata["batch_rows"] for o in outputs) >= 2  # calls shared a forward pass
     assert outputs[0].completion == alone
+
+
+@pytest.mark.slow
+def test_embedded_chunked_generation_equals_whole(smol):
+    """Rows continued across chunks (4 tokens each here) give the same greedy text and count."""
+    chunked = get_model("agentdistill/smollm2-135m", chunk_tokens=4, memoize=False)
+    config = GenerateConfig(max_tokens=14, stop_seqs=["Lyon"])
+    whole = run(smol.generate(PROMPT, config=config))
+    parts = run(chunked.generate(PROMPT, config=config))
+    assert parts.completion == whole.completion
+    assert parts.usage.output_tokens == whole.usage.output_tokens
+    assert chunked.api.engine.stats["batches"] >= 2
