@@ -142,3 +142,58 @@ def test_lora_defaults_follow_the_paper():
     config = tr.lora_config(args.lora_r, args.lora_alpha, args.lora_dropout)
     assert (config.r, config.lora_alpha, config.lora_dropout, config.target_modules) == (64, 128, 0.05, "all-linear")
     assert (args.learning_rate, args.epochs, args.effective_batch_size) == (2e-4, 2.0, 8)
+
+
+# --- `agentdistill train` end to end on a tiny random model (fast): files, checkpoints, resume, serving ---------
+
+
+@pytest.fixture(scope="module")
+def tiny_base(chatml_tokenizer, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tiny-base")
+    _tiny_model(len(chatml_tokenizer)).save_pretrained(folder)
+    chatml_tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_train_writes_adapter_checkpoints_and_resumes(tiny_base, chatml_tokenizer, tmp_path):
+    data = tmp_path / "traj.jsonl"
+    data.write_text("".join(json.dumps({"messages": TRAJECTORY, "id": f"r{i}"}) + "\n" for i in range(4)))
+    out = tmp_path / "adapter"
+    common = ["--data", str(data), "--output-dir", str(out), "--base", str(tiny_base), "--max-length", "512",
+              "--effective-batch-size", "2", "--per-device-batch-size", "1", "--save-steps", "1", "--no-progress"]
+    assert tr.main([*common, "--max-steps", "1"]) == 0
+    assert (out / "checkpoint-1" / "trainer_state.json").is_file()
+    assert tr.main([*common, "--max-steps", "2", "--resume"]) == 0
+    state = json.loads((out / "checkpoint-2" / "trainer_state.json").read_text())
+    assert state["global_step"] == 2 and [h["step"] for h in state["log_history"] if "loss" in h] == [1, 2]
+
+    info = json.loads((out / tr.INFO_FILE).read_text())
+    assert info["resumed_from"].endswith("checkpoint-1")
+    assert info["dataset"] == {"path": str(data), "sha256": tr.sha256_file(data), "records": 4,
+                               "tokens_per_epoch": info["dataset"]["tokens_per_epoch"],
+                               "trained_tokens_per_epoch": info["dataset"]["trained_tokens_per_epoch"]}
+    assert 0 < info["dataset"]["trained_tokens_per_epoch"] < info["dataset"]["tokens_per_epoch"]
+    targs = info["training_args"]
+    assert (targs["learning_rate"], targs["gradient_accumulation_steps"], targs["assistant_only_loss"]) == (2e-4, 2, True)
+    config = tr.check_vllm_servable(out)
+    assert config["base_model_name_or_path"] == str(tiny_base) and config["r"] == 64
+    # the adapter folder ships the model's own template, not the training copy with markers
+    saved = json.loads((out / "tokenizer_config.json").read_text()).get("chat_template") or (out / "chat_template.jinja").read_text()
+    assert saved == chatml_tokenizer.chat_template and not ct.has_generation_markers(saved)
+
+
+def test_adapter_is_served_by_the_model_api(tiny_base, tmp_path):
+    import asyncio
+
+    from inspect_ai.model import GenerateConfig, get_model
+
+    import agentdistill.solvers.registry  # noqa: F401
+
+    data = tmp_path / "traj.jsonl"
+    data.write_text(json.dumps({"messages": TRAJECTORY}) + "\n")
+    out = tmp_path / "adapter"
+    assert tr.main(["--data", str(data), "--output-dir", str(out), "--base", str(tiny_base), "--max-steps", "1",
+                    "--effective-batch-size", "1", "--save-steps", "100", "--no-progress"]) == 0
+    model = get_model(f"agentdistill/{out}", config=GenerateConfig(max_tokens=3))
+    output = asyncio.run(model.generate("What is 2+3?"))
+    assert output.usage.output_tokens >= 1 and output.choices
