@@ -211,3 +211,16 @@ def test_dense_huge_and_odd_queries(tiny_plain):
     assert len(retriever.search("word " * 200_000, k=3)) == 3  # cut to MAX_QUERY_CHARS, then to max_length tokens
     assert len(retriever.search("\x00\ufffd 🙂", k=2)) == 2
     assert retriever.search(" \n\t ", k=3) == []
+
+
+def test_prepare_wiki18_command(tmp_path, wiki18_hub, monkeypatch, capsys):
+    hub, _, _ = wiki18_hub
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert wiki18.main(["--dir", str(tmp_path / "x")]) == 2  # would need the network: refused with a reason
+    assert "HF_HUB_OFFLINE" in capsys.readouterr().err
+    folder = tmp_path / "w"
+    shutil.copytree(hub, folder)
+    assert wiki18.main(["--dir", str(folder), "--no-download"]) == 0
+    out = capsys.readouterr().out
+    assert f"AGENTDISTILL_RETRIEVER=wiki18:{folder.resolve()}" in out
+    assert json.loads((folder / "wiki18.json").read_text())["corpus"]["lines"] == 30
