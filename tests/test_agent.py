@@ -23,9 +23,10 @@ def code(body: str, thought: str = "I compute it.") -> str:
     return f"Thought: {thought}\nCode:\n```py\n{body}\n```<end_code>"
 
 
-def run(script: Any, solver, *, question="What is 6 times 7?", target="42", domain="math", log_dir=None):
+def run(script: Any, solver, *, question="What is 6 times 7?", target="42", domain="math", log_dir=None,
+        sandbox=SANDBOX):
     sample = Sample(id="s1", input=question, target=target, metadata={"domain": domain, "task": "test"})
-    task = Task(dataset=[sample], solver=solver, scorer=run_stats(), sandbox=SANDBOX)
+    task = Task(dataset=[sample], solver=solver, scorer=run_stats(), sandbox=sandbox)
     model = get_model("scripted/agent-test", script=script)
     [log] = eval(task, model=model, display="none", log_dir=str(log_dir), log_samples=True)
     assert log.status == "success", log.error
@@ -146,6 +147,16 @@ def test_student_prompt_is_short_without_examples(log_dir):
     teacher = run(script, agent(prompt="teacher"), log_dir=log_dir)
     assert "Example" not in student.messages[0].text and "Example 1" in teacher.messages[0].text
     assert len(student.messages[0].text) * 4 < len(teacher.messages[0].text)
+
+
+def test_task_without_sandbox_gets_a_private_one(log_dir):
+    # `inspect eval tasks/x --solver agent` replaces the solver of a task created without a sandbox
+    script = [{"turn": 0, "reply": code("import os\nprint(os.getcwd(), 'HOME' in os.environ)")},
+              {"turn": 1, "reply": code("final_answer(42)")}]
+    sample = run(script, agent(), sandbox=None, log_dir=log_dir)
+    [obs] = observations(sample)
+    assert os.getcwd() not in obs  # not the host's working directory
+    assert sample.metadata["final_answer"] == "42"
 
 
 # --- SAG --------------------------------------------------------------------------------------------------------
