@@ -232,3 +232,12 @@ def test_cli_lists_retrieval_commands(capsys):
     out = capsys.readouterr().out
     for command in ("prepare-wiki18", "retrieval-server", "coverage"):
         assert command in out
+
+
+def test_concurrent_searches_from_threads_agree(bm25_embedded):
+    from concurrent.futures import ThreadPoolExecutor
+
+    queries = [f"Buyid dynasty emir {i}" for i in range(40)] + ["Mount Panorama Bathurst circuit"] * 40
+    expected = [bm25_embedded.search(q, 3) for q in queries]
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(lambda q: bm25_embedded.search(q, 3), queries)) == expected

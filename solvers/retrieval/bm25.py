@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Sequence
@@ -31,11 +32,14 @@ class Tokenizer:
     """lowercase -> \\w\\w+ words -> drop English stopwords -> Snowball stem (same for corpus and queries)."""
 
     def __init__(self) -> None:
-        self._stemmer = Stemmer.Stemmer("english")
+        self._local = threading.local()  # a PyStemmer object must not be shared between threads
 
     def __call__(self, text: str) -> list[str]:
+        stemmer = getattr(self._local, "stemmer", None)
+        if stemmer is None:
+            stemmer = self._local.stemmer = Stemmer.Stemmer("english")
         words = [w for w in TOKEN_PATTERN.findall(text.lower()) if w not in STOPWORDS]
-        return self._stemmer.stemWords(words)
+        return stemmer.stemWords(words)
 
     def many(self, texts: Sequence[str]) -> list[list[str]]:
         return [self(t) for t in texts]
