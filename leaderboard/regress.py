@@ -67,6 +67,11 @@ def load_task(name: str, **task_args: Any):
     spec = importlib.util.spec_from_file_location(f"_agentdistill_regress_{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    from inspect_ai._util.registry import is_registry_object, registry_info
+
+    for obj in vars(module).values():  # the @task registered as `name` (its function may be named otherwise)
+        if callable(obj) and is_registry_object(obj) and registry_info(obj).name.split("/")[-1] == name:
+            return obj(**task_args)
     return getattr(module, name)(**task_args)
 
 
@@ -128,6 +133,9 @@ def run_subset(
     from inspect_ai import task_with
     from inspect_ai.log import read_eval_log
 
+    if "max_tokens" not in solver_args and _takes(solver, "max_tokens"):
+        # the solvers pass their own max_tokens per call, which beats the eval's setting
+        solver_args = {**solver_args, "max_tokens": max_tokens}
     tasks = []
     for name, wanted in ids.items():
         task = load_task(name, solver=solver, judge="off", **solver_args)
@@ -152,6 +160,21 @@ def run_subset(
         full = read_eval_log(log.location)
         out[full.eval.task.split("/")[-1]] = summarize_log(full)
     return out
+
+
+def _takes(solver: str, arg: str) -> bool:
+    """Whether the registered solver `solver` (bare or agentdistill/...) has a parameter `arg`."""
+    import inspect as pyinspect
+
+    import agentdistill.solvers.registry  # noqa: F401  (registers the package's solvers)
+    from inspect_ai._util.registry import registry_lookup
+
+    for name in ([solver] if "/" in solver else [f"agentdistill/{solver}", solver]):
+        factory = registry_lookup("solver", name)
+        if factory is not None:
+            params = pyinspect.signature(factory).parameters
+            return arg in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+    return False
 
 
 def _fmt(value: Any) -> str:

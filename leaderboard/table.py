@@ -37,6 +37,7 @@ TASK_ALIASES = {
     "2wiki": "2wikimultihopqa",
     "two_wiki": "2wikimultihopqa",
     "twowiki": "2wikimultihopqa",
+    "twowikimultihopqa": "2wikimultihopqa",
     "gsmhard": "gsm_hard",
     "gsm-hard": "gsm_hard",
     "math_500": "math500",
