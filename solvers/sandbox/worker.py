@@ -62,6 +62,7 @@ DEFAULTS = {
     "output_cap": 32768,  # bytes kept per stream (stdout, stderr)
     "value_cap": 8192,  # characters kept of the last expression's repr
     "workdir": None,
+    "prefork": True,  # after commit/discard, fork spares for the next request from the (new) state
 }
 
 
@@ -479,6 +480,12 @@ def _state_holder_loop(chan: Conn, sock: socket.socket, cfg: dict, ns: dict, fds
             if op != "fork":
                 continue
             codes, timeout = req["codes"], float(req["timeout"])
+            np = sys.modules.get("numpy")
+            if np is not None:  # load numpy.random once here: lazily imported in each child, reseeding costs 15 ms
+                try:
+                    np.random.get_state()
+                except Exception:  # noqa: BLE001
+                    pass
             gc.freeze()  # children's collections then skip the inherited heap: no copy-on-write storm
             for i, code in enumerate(codes):
                 for stream in (sys.stdout, sys.stderr):
@@ -525,7 +532,8 @@ def _report_exits(chan: Conn) -> None:
         chan.send({"op": "exited", "pid": pid, "status": status})
 
 
-def _candidate_main(chan: Conn, out: int, err: int, cfg: dict, ns: dict, code: str, timeout: float) -> list[int]:
+def _candidate_main(chan: Conn, out: int, err: int, cfg: dict, ns: dict, code: str | None,
+                    timeout: float) -> list[int]:
     """Run `code` in this (forked) process, report, park; returns (with any descriptors already received for the
     next request) only when committed."""
     global _CURRENT
@@ -564,6 +572,11 @@ def _candidate_main(chan: Conn, out: int, err: int, cfg: dict, ns: dict, code: s
         except Exception:  # noqa: BLE001
             pass
     chan.send({"op": "started", "pid": os.getpid()})  # the router learns the pid even if S dies right away
+    if code is None:  # a spare forked ahead of time: wait for the code (or EOF when the state moved on)
+        msg = chan.recv()
+        if msg is None or msg.get("op") != "code":
+            os._exit(0)
+        code, timeout = str(msg["code"]), float(msg["timeout"])
     _CURRENT = _Candidate(chan, cfg, ns)
     result = _CURRENT.run(code, timeout)
     try:  # leave this action's process group, so one killpg ends whatever the code left running in it
@@ -624,6 +637,14 @@ class _Cand:
         self.status: int | None = None
         self.killed_for_timeout = False
 
+    def arm(self, index: int, timeout: float, grace: float) -> None:
+        """Start the clock (a spare gets its code now)."""
+        self.index = index
+        self.start = time.monotonic()
+        self.soft = self.start + timeout
+        self.hard = self.start + timeout + grace
+        self.timeout = timeout
+
     def read_stream(self, fd: int, cap: int) -> None:
         while True:
             try:
@@ -672,6 +693,8 @@ class Router:
         self.s_pid = 0
         self.s_sock: socket.socket | None = None
         self.s_chan: Conn | None = None
+        self.spares: list[_Cand] = []  # forked from the current state ahead of the next request, waiting for code
+        self.spare_target = 0
         self._spawn_state_holder()
 
     # state holder ----------------------------------------------------------------------------------------------
@@ -767,6 +790,8 @@ class Router:
         grace = float(self.cfg["grace"])
         if not codes:
             return {"op": "results", "results": []}
+        if self.cfg.get("prefork", True):
+            self.spare_target = min(len(codes), 16)
         if self.s_chan is not None:  # notice a state holder that died since the last request
             ready, _, _ = select.select([self.s_chan.rfd, self.wake_r], [], [], 0)
             if self.wake_r in ready:
@@ -786,13 +811,14 @@ class Router:
             self.notice = None
         return {"op": "results", "results": results}
 
-    def _run_once(self, codes: list[str], timeout: float, grace: float) -> list[dict]:
+    def _new_cands(self, codes: list[str | None], first_index: int, timeout: float, grace: float) -> list[_Cand]:
+        """Ask S to fork one process per code (None: a spare that waits for its code)."""
         cands, child_fds = [], []
         for i in range(len(codes)):
             a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             out_r, out_w = os.pipe()
             err_r, err_w = os.pipe()
-            cands.append(_Cand(i, a, out_r, err_r, timeout, grace))
+            cands.append(_Cand(first_index + i, a, out_r, err_r, timeout, grace))
             child_fds += [b.detach(), out_w, err_w]
         msg = encode({"op": "fork", "codes": codes, "timeout": timeout})
         try:
@@ -801,6 +827,45 @@ class Router:
             pass  # S died just now: every candidate's channel ends, each reports it
         for fd in child_fds:
             os.close(fd)
+        return cands
+
+    def _take_spares(self, n: int) -> list[_Cand]:
+        taken = []
+        while self.spares and len(taken) < n:
+            c = self.spares.pop(0)
+            ready, _, _ = select.select([c.chan.rfd], [], [], 0)
+            if ready:
+                for msg in c.chan.feed():
+                    if msg.get("op") == "started":
+                        c.pid = int(msg["pid"])
+            if c.chan.eof:
+                c.alive = False
+                c.close()
+                continue
+            taken.append(c)
+        return taken
+
+    def _kill_spares(self) -> None:
+        spares, self.spares = self.spares, []
+        for c in spares:
+            c.close()  # EOF: a spare exits by itself
+            if c.pid:
+                _kill(c.pid)
+
+    def prefork(self) -> None:
+        """Fork spares from the current state so the next request skips the forks (run while the agent's model
+        thinks)."""
+        n = self.spare_target - len(self.spares)
+        if n > 0 and self.s_chan is not None and self.s_pid > 0:
+            self.spares += self._new_cands([None] * n, -1, float(self.cfg["timeout"]), float(self.cfg["grace"]))
+
+    def _run_once(self, codes: list[str], timeout: float, grace: float) -> list[dict]:
+        cands = self._take_spares(len(codes))
+        for i, c in enumerate(cands):
+            c.arm(i, timeout, grace)
+            c.chan.send({"op": "code", "code": codes[i], "timeout": timeout})
+        if len(cands) < len(codes):
+            cands += self._new_cands(codes[len(cands):], len(cands), timeout, grace)
         self.cands = cands
         self._loop_until_done(cands)
         self._strays([c for c in cands if c.alive])
@@ -924,6 +989,7 @@ class Router:
             lost = self._discard()
             return {"op": "committed", "committed": False, "notice": lost}
         self._kill_cands(keep=chosen)
+        self._kill_spares()  # forked from the old state
         self._drop_state_holder(kill=False)
         for fd in (chosen.out, chosen.err):
             try:
@@ -967,6 +1033,7 @@ class Router:
         return None
 
     def _reset_state(self, why: str) -> str:
+        self._kill_spares()
         self._drop_state_holder(kill=True)
         self._spawn_state_holder()
         self.notice = f"{why}; the interpreter was restarted and its variables are lost"
@@ -974,6 +1041,7 @@ class Router:
 
     def shutdown(self) -> None:
         self._kill_cands()
+        self._kill_spares()
         self._drop_state_holder(kill=True)
         me = os.getpid()
         for _ in range(3):
@@ -1027,6 +1095,8 @@ class Router:
         if msg.get("id") is not None:
             reply["id"] = msg["id"]
         self.host.send(reply)
+        if op in ("commit", "discard"):
+            self.prefork()
 
 
 def interpreter_session(host: Conn, first: dict | None = None) -> None:
