@@ -398,3 +398,17 @@ def test_no_zombies_accumulate():
         assert zombies == 0 and total < 12, r.value
 
     run_in_sandbox(body)
+
+
+def test_cancelled_request_leaves_a_usable_interpreter():
+    async def body(interp, env):
+        await interp.run("kept = 1")
+        task = asyncio.create_task(interp.run("import time\ntime.sleep(30)"))
+        await asyncio.sleep(0.5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        r = await interp.run("'kept' in dir(), 6 * 7")  # a fresh session: the old one was out of step
+        assert r.error is None and r.value == "(False, 42)", r
+
+    run_in_sandbox(body)

@@ -25,7 +25,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "grace": 2.0,  # then the candidate's process group is killed
     "memory_mb": 2048,  # RLIMIT_AS per process
     "file_size_mb": 64,  # RLIMIT_FSIZE
-    "max_procs": 256,  # RLIMIT_NPROC (non-root uids; bwrap also puts the sandbox in a pids cgroup)
+    "max_procs": 1024,  # RLIMIT_NPROC: binds non-root uids only (counted per uid); bwrap adds a pids cgroup, docker
+    # pids_limit
     "output_cap": 32768,  # bytes kept of stdout and of stderr per action
     "value_cap": 8192,  # characters kept of the last expression's repr
 }
@@ -180,17 +181,28 @@ class Interpreter:
         if self._chan is None:
             await self.start()
         chan = self._chan
-        await chan.send(msg)
-        while True:
-            reply = await asyncio.wait_for(chan.recv(), limit_s)
-            if reply.get("op") == "tool":
-                task = asyncio.create_task(self._run_tool(chan, reply))
-                self._tool_tasks.add(task)
-                task.add_done_callback(self._tool_tasks.discard)
-                continue
-            if reply.get("op") == "error":
-                raise SandboxError(f"sandbox worker error: {reply.get('error')}")
-            return reply
+        try:
+            await chan.send(msg)
+            while True:
+                reply = await asyncio.wait_for(chan.recv(), limit_s)
+                if reply.get("op") == "tool":
+                    task = asyncio.create_task(self._run_tool(chan, reply))
+                    self._tool_tasks.add(task)
+                    task.add_done_callback(self._tool_tasks.discard)
+                    continue
+                if reply.get("op") == "error":
+                    raise SandboxError(f"sandbox worker error: {reply.get('error')}")
+                return reply
+        except asyncio.CancelledError:
+            # cancelled mid-request (sample timeout, eval interrupted): the stream is out of step; drop it (the worker
+            # sees EOF and kills its processes) so a later request starts a fresh session
+            if self._chan is chan:
+                self._chan = None
+            try:
+                chan.writer.close()
+            except Exception:  # noqa: BLE001
+                pass
+            raise
 
     async def _run_tool(self, chan: Channel, req: dict) -> None:
         name = req.get("name")

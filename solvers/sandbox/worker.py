@@ -58,7 +58,7 @@ DEFAULTS = {
     "grace": 2.0,  # then SIGKILL to the candidate's process group
     "memory_mb": 2048,  # RLIMIT_AS per process
     "file_size_mb": 64,  # RLIMIT_FSIZE
-    "max_procs": 256,  # RLIMIT_NPROC (only enforced for non-root uids; bwrap adds a cgroup pids limit)
+    "max_procs": 1024,  # RLIMIT_NPROC (only enforced for non-root uids, per uid; bwrap adds a cgroup pids limit)
     "output_cap": 32768,  # bytes kept per stream (stdout, stderr)
     "value_cap": 8192,  # characters kept of the last expression's repr
     "workdir": None,
