@@ -251,9 +251,11 @@ def test_writes_outside_the_workspace_are_refused():
         assert "written" not in r.stdout and r.stdout.count("refused") == 4, r
         assert r.value == "('/workspace', 'fine')"
         assert await env.read_file("ok.txt") == "fine"
+        r = await interp.run("open('big.bin', 'wb').write(b'x' * (3 * 1024 * 1024))")  # over the file-size limit
+        assert "File too large" in r.error, r
         await assert_usable(interp)
 
-    run_in_sandbox(body)
+    run_in_sandbox(body, file_size_mb=2)
 
 
 def test_fork_bomb_is_contained():

@@ -103,6 +103,22 @@ class PidsCgroup:
         self.path = path
         self.cpuacct: Path | None = None  # v1 cpuacct group beside it, when available (CPU time, for benchmarks)
 
+    _swept = False
+
+    @classmethod
+    def _sweep(cls, root: Path) -> None:
+        """Remove empty groups left by evals that were killed (once per process; only groups older than a minute,
+        so a group another sample just created and has not joined yet is left alone)."""
+        if cls._swept:
+            return
+        cls._swept = True
+        for path in list(root.glob("agentdistill-*")) + list(Path("/sys/fs/cgroup/cpuacct").glob("agentdistill-*")):
+            try:
+                if time.time() - path.stat().st_mtime > 60:
+                    path.rmdir()  # fails (EBUSY) while any process is inside
+            except OSError:
+                pass
+
     @classmethod
     def create(cls, name: str, pids_max: int) -> "PidsCgroup | None":
         for root in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
@@ -110,6 +126,7 @@ class PidsCgroup:
                 continue
             if root == Path("/sys/fs/cgroup") and "pids" not in _read(root / "cgroup.subtree_control"):
                 continue
+            cls._sweep(root)
             path = root / name
             try:
                 path.mkdir()
