@@ -236,6 +236,15 @@ def test_discovery_finds_the_tasks_and_solvers():
     assert "_core" not in TASKS and "_groups" not in TASKS
 
 
+def test_inspect_lists_exactly_the_task_folders():
+    """`inspect eval tasks` finds one task per folder; YAML twins, groups and `_core` do not get in its way."""
+    from inspect_ai._eval.list import list_tasks
+
+    found = list_tasks(TASKS_DIR.name, root_dir=TASKS_DIR.parent)
+    assert sorted(Path(t.file).parent.name for t in found) == TASKS
+    assert sorted(t.name.split("/")[-1] for t in found) == TASKS
+
+
 @pytest.mark.parametrize("name", TASKS)
 def test_data_file_matches_manifest(name):
     folder = task_dir(name)
@@ -325,8 +334,17 @@ def lm_eval_tasks(request) -> dict[str, Any]:
     names = [n for n in _selected(request, "test_lm_eval_twin", "name") if (task_dir(n) / f"{n}.yaml").is_file()]
     if not names:
         return {}
-    loaded = TaskManager(include_path=str(TASKS_DIR), include_defaults=False).load(names)
-    return {name: task for name, task in loaded["tasks"].items()}
+    manager = TaskManager(include_path=str(TASKS_DIR), include_defaults=False)
+    try:
+        return dict(manager.load(names)["tasks"])
+    except Exception:  # one broken twin must not hide the others
+        twins: dict[str, Any] = {}
+        for name in names:
+            try:
+                twins.update(manager.load([name])["tasks"])
+            except Exception as ex:
+                twins[name] = ex
+        return twins
 
 
 @pytest.mark.parametrize("name", [n for n in TASKS if is_test_task(n)])
@@ -343,6 +361,8 @@ def test_lm_eval_twin(name, lm_eval_tasks):
     assert config["generation_kwargs"]["do_sample"] is False
 
     task = lm_eval_tasks[name]
+    if isinstance(task, Exception):
+        raise task
     docs = list(task.test_docs())
     samples = load_local(name, data_dir(name))
     assert [d["id"] for d in docs] == [s.id for s in samples]  # the same items, in the same order
