@@ -1,4 +1,5 @@
-"""The lm-eval twins against the inspect tasks on the real embedded model: same items, same answers, same scores.
+"""The lm-eval twins: group averages (fast, with a gold-answering lm-eval LM) and, against the inspect tasks on the
+real embedded model (slow), same items, same answers, same scores.
 
 One math task (gsm_hard) and one factual task (hotpotqa), their first ITEMS items, greedy, MAX_TOKENS new tokens:
 under lm-eval (`simple_evaluate`, the hf model on the converted embedded folder, `--apply_chat_template`, as the
@@ -30,6 +31,59 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 TASKS = {"gsm_hard": "math", "hotpotqa": "factual"}
+MATH = ("math500", "gsm_hard", "aime", "olymmath")
+FACTUAL = ("hotpotqa", "bamboogle", "musique", "2wikimultihopqa")
+
+
+def test_groups_average_weighted_by_size():
+    """The eight twins under the `agentdistill_all` group with an lm-eval LM that answers only aime and bamboogle
+    right (the gold, in the cot output format): per-task scores come from the project's scorers and the groups
+    average by item count."""
+    from lm_eval import simple_evaluate
+    from lm_eval.api.model import LM
+    from lm_eval.tasks import TaskManager
+
+    from agentdistill.tasks._core.data import load_samples
+
+    golds = {}
+    for name, boxed in (("aime", True), ("bamboogle", False)):
+        for sample in load_samples(name):
+            gold = sample.target[0] if isinstance(sample.target, list) else sample.target
+            golds[sample.input] = f"<answer>\\boxed{{{gold}}}</answer>" if boxed else f"<answer>{gold}</answer>"
+
+    class GoldLM(LM):
+        def generate_until(self, requests):
+            replies = []
+            for request in requests:
+                context = request.args[0]
+                replies.append(next((f"Step by step.\n\n{reply}" for q, reply in golds.items() if q in context), "No idea."))
+            return replies
+
+        def loglikelihood(self, requests):
+            raise NotImplementedError
+
+        def loglikelihood_rolling(self, requests):
+            raise NotImplementedError
+
+    limit = 0.02  # ceil(2% of each task): different sizes, so weighting shows
+    out = simple_evaluate(
+        model=GoldLM(), tasks=["agentdistill_all"], limit=limit,
+        task_manager=TaskManager(include_path=str(ROOT / "tasks"), include_defaults=False),
+    )
+    results = out["results"]
+    sizes = {name: math.ceil(len(load_samples(name)) * limit) for name in MATH + FACTUAL}
+    assert results["aime"]["acc,none"] == results["aime"]["score,none"] == 1.0
+    assert results["bamboogle"]["em,none"] == results["bamboogle"]["cover_em,none"] == 1.0
+    for name in set(MATH + FACTUAL) - {"aime", "bamboogle"}:
+        assert results[name]["score,none"] == 0.0, name
+    math_score = sizes["aime"] / sum(sizes[n] for n in MATH)
+    factual_score = sizes["bamboogle"] / sum(sizes[n] for n in FACTUAL)
+    all_score = (sizes["aime"] + sizes["bamboogle"]) / sum(sizes.values())
+    assert math.isclose(results["agentdistill_math"]["score,none"], math_score)
+    assert math.isclose(results["agentdistill_math"]["acc,none"], math_score)
+    assert math.isclose(results["agentdistill_factual"]["score,none"], factual_score)
+    assert math.isclose(results["agentdistill_all"]["score,none"], all_score)
+    assert not math.isclose(all_score, (math_score + factual_score) / 2)  # weighted, not a mean of means
 ITEMS = 2
 MAX_TOKENS = 64  # 96 gave 4/4 identical completions (2026-11-27); 64 keeps the slow set short
 
