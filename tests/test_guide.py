@@ -83,6 +83,8 @@ def test_following_the_guide_adds_a_task_and_a_solver(repo_copy, tmp_path):
 
     # the registry line went to the copy, and is valid Python
     registry = (repo_copy / "solvers" / "registry.py").read_text()
-    assert registry.rstrip().endswith("(direct)")
+    line = "from agentdistill.solvers import direct  # noqa: F401  (direct)"
+    assert registry.count(line) == 1
+    assert registry.index(line) < registry.index("\ndef ")  # with the other imports, before the alias code
     compile(registry, "registry.py", "exec")
     assert "direct" not in (ROOT / "solvers" / "registry.py").read_text()
