@@ -89,10 +89,11 @@ def test_sandbox_and_solver_arguments():
     from agentdistill.tasks._core.factory import default_sandbox
 
     agent_task = benchmark_task("aime", solver="agent_sag", n=4)
-    assert agent_task.sandbox is not None and agent_task.sandbox.type == default_sandbox() == "bwrap"
+    assert agent_task.sandbox is not None and agent_task.sandbox.type == default_sandbox().type == "bwrap"
     assert registry_params(agent_task.solver)["n"] == 4  # solver arguments reach the solver
     assert benchmark_task("aime", solver="agent_sag", sandbox="none").sandbox is None
     assert benchmark_task("aime", solver="generate").sandbox is None  # no code, no sandbox
-    assert benchmark_task("aime", solver="generate", sandbox="docker").sandbox.type == "docker"
+    docker = benchmark_task("aime", solver="generate", sandbox="docker").sandbox
+    assert docker.type == "docker" and str(docker.config).endswith("compose.yaml")  # the shipped image
     with pytest.raises(ValueError, match="not registered"):
         benchmark_task("aime", solver="no_such_solver")

@@ -31,14 +31,20 @@ CODE_SOLVER_PREFIX = "agent"
 _NOT_SOLVER_ARGS = ("model",)
 
 
-def default_sandbox() -> str:
-    """The sandbox the agent solvers use unless `--sandbox`/`sandbox=` says otherwise."""
-    try:
-        from agentdistill.solvers.sandbox import DEFAULT_SANDBOX  # owned by the sandbox room
+def sandbox_for(name: str | None = None) -> Any:
+    """The inspect sandbox spec for a provider name (default: the package's, bwrap).
 
-        return str(DEFAULT_SANDBOX)
-    except Exception:
-        return "bwrap"
+    Goes through the sandbox room's `sandbox_spec`, which attaches the shipped compose file so
+    that a `--sandbox docker` override (or `-T sandbox=docker`) runs the project's image.
+    """
+    from agentdistill.solvers.sandbox import sandbox_spec  # owned by the sandbox room
+
+    return sandbox_spec(name)
+
+
+def default_sandbox() -> Any:
+    """The sandbox the agent solvers use unless `--sandbox`/`sandbox=` says otherwise."""
+    return sandbox_for(None)
 
 
 def resolve_solver(solver: str | Solver, solver_args: dict[str, Any] | None = None) -> Solver:
@@ -93,6 +99,8 @@ def benchmark_task(
         sandbox = default_sandbox() if _solver_name(solver).startswith(CODE_SOLVER_PREFIX) else None
     elif sandbox in ("none", "None", ""):
         sandbox = None
+    elif isinstance(sandbox, str):
+        sandbox = sandbox_for(sandbox)
     scorer = math_scorer() if spec.domain == "math" else factual_scorer(judge=judge)
     return Task(
         dataset=MemoryDataset(load_samples(name, source, data_dir=data_dir), name=name, location=f"tasks/{name}/data"),
