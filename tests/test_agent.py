@@ -180,7 +180,7 @@ def test_sag_majority_choice_and_rejected_state_absent(log_dir):
     assert sorted(step["votes"].values()) == [2, 3]
     assert len(step["candidates"]) == 5 and all(c["valid"] for c in step["candidates"])
     assert sample.messages[2].text == b1
-    assert sample.metadata["final_answer"] == "B"  # the winner's state was committed
+    assert step["committed"] is True and sample.metadata["final_answer"] == "B"  # the winner's state was committed
     final_step = sag_log(sample, 1)
     assert final_step["candidates"][0]["observation"] == "Final answer: B"
     assert stats(sample)["sag_valid_candidates"] == 5
@@ -276,7 +276,6 @@ def test_sag_cli_style_string_args(log_dir):
 
 
 def test_ftp_prefix_opens_the_first_thought(log_dir):
-    pytest.importorskip("agentdistill.solvers.cot")  # B's cot_messages builds the CoT call
     script = [
         # the CoT call (no Thought/Code instruction in it)
         {"match_any": "system:(?!.*Thought:)", "turn": 0,

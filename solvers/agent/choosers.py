@@ -108,11 +108,12 @@ class SAGChooser:
             for candidate, result in zip(runnable, results):
                 observe(candidate, result)
         valid = [c for c in candidates if c.valid]
+        committed = None
         if valid:
             chosen, votes = elect(valid, ctx.domain)
-            await ctx.interp.commit(runnable.index(chosen))
+            committed = bool(await ctx.interp.commit(runnable.index(chosen)))
         else:
             if runnable:
                 await ctx.interp.discard()
             chosen, votes = random.Random(ctx.seed).choice(candidates), {}
-        return StepOutcome(chosen=chosen, candidates=candidates, votes=votes, tokens=tokens)
+        return StepOutcome(chosen=chosen, candidates=candidates, votes=votes, tokens=tokens, committed=committed)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Protocol
 
 from inspect_ai.log import transcript
@@ -107,6 +107,7 @@ class StepOutcome:
     candidates: list[Candidate]
     votes: dict[str, int] | None = None
     tokens: int = 0
+    committed: bool | None = None  # SAG: whether the winner's state became the interpreter's state
 
 
 @dataclass
@@ -225,7 +226,6 @@ class AgentSettings:
     seed: int = 0
     timeout: float | None = None  # seconds per action in the sandbox (None: the sandbox's default)
     tools: dict[str, Callable[..., Awaitable[str]]] | None = None  # overrides the default tools (tests)
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _sample_seed(state: TaskState, seed: int) -> int:
@@ -421,6 +421,7 @@ async def _episode(
                 "step": step,
                 "chosen": chosen.index,
                 "votes": outcome.votes,
+                "committed": outcome.committed,
                 "candidates": [c.record() for c in outcome.candidates],
             }
         )

@@ -43,9 +43,9 @@ Rules:
 3. Use only variables you defined. You may import math, numpy, sympy, itertools, fractions, re, collections.
 4. For math, compute with exact arithmetic (integers, fractions.Fraction, sympy) and give the exact final answer:
    a fraction, a radical or an integer, never a rounded decimal unless the task asks for one.
-5. For questions about facts, use web_search before you answer; if a search does not return what you need, rephrase the
-   query or search for the intermediate entity first. Answer with a short phrase (a name, a date, a number), not a
-   sentence.
+5. For questions about facts (when web_search is listed above), search before you answer; if a search does not
+   return what you need, rephrase the query or search for the intermediate entity first. Answer with a short phrase
+   (a name, a date, a number), not a sentence.
 6. When you know the answer, call final_answer(answer) in a code block; that ends the task.
 
 {examples}Now begin. Solve the task step by step."""

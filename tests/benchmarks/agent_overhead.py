@@ -9,7 +9,7 @@ observations, messages, metadata, stats. Prints per-chooser figures and the rati
 
     .venv/bin/python tests/benchmarks/agent_overhead.py                      # embedded SmolLM2-135M writes the turns
     .venv/bin/python tests/benchmarks/agent_overhead.py --model scripted     # the scripted mix: harness cost in ms
-    options: --sandbox bwrap|local  --repeat N  --n N  --max-tokens N
+    options: --sandbox bwrap|local  --repeat N  --n N  --max-tokens N  --max-steps N
 
 With the scripted model the model costs almost nothing, so there the per-step harness milliseconds are the figure;
 with the embedded model the same questions run with the model writing the turns.
@@ -149,14 +149,14 @@ def bench_agent(kind: str = "greedy", n: int = 4, max_steps: int = 4, max_tokens
     return solve
 
 
-def run_mix(model_name: str, kind: str, n: int, sandbox: str, max_tokens: int) -> dict:
+def run_mix(model_name: str, kind: str, n: int, sandbox: str, max_tokens: int, max_steps: int) -> dict:
     global TIMERS
     TIMERS = Timers()
     samples = [
         Sample(id=sid, input=q, target=t, metadata={"domain": d, "task": "bench"}) for sid, d, q, t, _ in EPISODES
     ]
     task = Task(
-        dataset=samples, solver=bench_agent(kind=kind, n=n, max_tokens=max_tokens), scorer=run_stats(), sandbox=sandbox
+        dataset=samples, solver=bench_agent(kind=kind, n=n, max_steps=max_steps, max_tokens=max_tokens), scorer=run_stats(), sandbox=sandbox
     )
     if model_name.startswith("scripted/"):
         model = get_model(model_name, script=scripted_rules(n if kind == "sag" else 1))
@@ -188,11 +188,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--n", type=int, default=4, help="SAG candidates per step")
     parser.add_argument("--max-tokens", type=int, default=128)
+    parser.add_argument("--max-steps", type=int, default=4)
     args = parser.parse_args()
     model_name = "scripted/bench" if args.model == "scripted" else args.model
-    print(f"model={model_name} sandbox={args.sandbox} episodes={len(EPISODES)} repeat={args.repeat} n={args.n}")
+    print(f"model={model_name} sandbox={args.sandbox} episodes={len(EPISODES)} repeat={args.repeat} n={args.n} "
+          f"max_steps={args.max_steps} max_tokens={args.max_tokens}")
     for kind in ("greedy", "sag"):
-        runs = [run_mix(model_name, kind, args.n, args.sandbox, args.max_tokens) for _ in range(args.repeat)]
+        runs = [run_mix(model_name, kind, args.n, args.sandbox, args.max_tokens, args.max_steps) for _ in range(args.repeat)]
         med = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
         harness_ms = (med["solver"] - med["model"] - med["sandbox"]) * 1000 / max(med["steps"], 1)
         print(
