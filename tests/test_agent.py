@@ -313,3 +313,36 @@ def test_hostile_code_from_the_model(log_dir, monkeypatch):
     assert re.search(r"(?i)error", obs[2])
     assert sample.metadata["final_answer"] == "survived"
     return obs
+
+
+# --- the user's command --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["agent_sag", "agentdistill/agent_sag"])
+def test_cli_command_with_solver_args(tmp_path, name):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([
+        {"turn": 0, "reply": code("print(web_search('{{sample_id}}')[:200])")},
+        {"turn": 1, "reply": code("final_answer('{{target}}')")},
+    ]))  # fmt: skip
+    inspect = Path(sys.executable).with_name("inspect")
+    cmd = [str(inspect), "eval", "tasks/hotpotqa", "--solver", name, "-S", "n=4", "-S", "temperature=0.6",
+           "-S", "max_steps=3", "--model", "scripted/cli", "-M", f"script={script}", "--limit", "1",
+           "--log-dir", str(tmp_path / "logs"), "--display", "none"]  # fmt: skip
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    [info] = list_eval_logs(str(tmp_path / "logs"))
+    log = read_eval_log(info)
+    assert log.status == "success" and log.eval.solver_args == {"n": 4, "temperature": 0.6, "max_steps": 3}
+    [sample] = log.samples
+    assert len(sample.metadata["agent"]["steps"][0]["candidates"]) == 4
+    assert sample.metadata["agentdistill_stats"]["web_search_calls"] == 1
+    assert sample.scores["factual_scorer"].value["em"] == 1.0  # the scripted final answer is the gold
