@@ -163,7 +163,7 @@ def build_table(
             if cell.stderr is None and metric.n > 1:  # binomial estimate when the scorer gave none
                 cell.stderr = math.sqrt(max(metric.value * (1 - metric.value), 0.0) / (metric.n - 1))
             if task in FACTUAL_TASKS and metric.name != metric_preference[0]:
-                fallbacks.add(f"{task}: {metric.name} (no {metric_preference[0]} score)")
+                fallbacks.add(f"{metric.name} instead of {metric_preference[0]} (no {metric_preference[0]} score) for {task}")
         else:
             cell.n = run.completed_samples
         if run.status == "error":
@@ -280,8 +280,12 @@ def footnotes(table: Table) -> list[str]:
         where = cell.run.path if cell.run else ""
         extra = f" ({cell.run.error})" if cell.run and cell.run.error else ""
         notes.append(f"{row.size_label} {row.model} {row.method} {task}: {', '.join(cell.flags)}{extra} — {where}")
+    grouped: dict[str, list[str]] = defaultdict(list)
     for note in table.fallback_metrics:
-        notes.append(f"metric fallback: {note}")
+        head, task = note.rsplit(" for ", 1)
+        grouped[head].append(task)
+    for head, group in grouped.items():
+        notes.append(f"metric fallback: {head} for {', '.join(group)}")
     if table.ignored_tasks:
         notes.append("logs of other tasks not in the table: " + ", ".join(table.ignored_tasks))
     return notes

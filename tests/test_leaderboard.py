@@ -210,7 +210,7 @@ def test_factual_metric_falls_back_when_no_judge_and_says_so(log_dir):
     (row,) = table.rows
     assert row.cells["hotpotqa"].metric == "em" and row.cells["hotpotqa"].value == pytest.approx(0.2)
     assert row.cells["bamboogle"].metric == "judge"
-    assert "metric fallback: hotpotqa: em (no judge score)" in to_markdown(table)
+    assert "metric fallback: em instead of judge (no judge score) for hotpotqa\n" in to_markdown(table)
 
 
 def test_other_tasks_are_left_out_and_named(log_dir):
