@@ -10,10 +10,11 @@ system / user / observation turn stay masked.
 Families:
 - `chatml`: `<|im_start|>role\\n...<|im_end|>\\n` (SmolLM2, Qwen2/2.5). The default system block the
   original injects when a conversation has none is measured from the original and reproduced.
-- `llama3`: `<|start_header_id|>role<|end_header_id|>\\n\\n...<|eot_id|>` (Llama-3 style, content
-  trimmed, BOS at the start), as in Meta-Llama-3-*-Instruct.
+- `llama3`: `<|start_header_id|>role<|end_header_id|>\\n\\n...<|eot_id|>` (Llama-3.0 and Llama-3.1/3.2:
+  BOS and the system block, with 3.1/3.2's "Cutting Knowledge Date / Today Date" preamble, are measured
+  from the original and reproduced; content trimmed as in the original).
 Anything else: a template that already has markers is used as is; otherwise TRL's own training
-templates (`trl.chat_template_utils.get_training_chat_template`: Llama-3.x, Phi-3, Gemma, Qwen3, ...)
+templates (`trl.chat_template_utils.get_training_chat_template`: Phi-3/3.5, Gemma 3, ...)
 are tried, and the choice is always verified by `check_template`.
 """
 
@@ -36,9 +37,15 @@ CHATML_TRAINING_TEMPLATE = (
     "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
 )
 
+# SYSTEM_PRE / SYSTEM_POST / NO_SYSTEM are measured from the original (`_llama3_system_block`): Llama-3.0
+# renders BOS + a plain system turn; Llama-3.1/3.2 always open with a system turn carrying "Cutting Knowledge
+# Date ... Today Date ..." before the system message (the date is the one the original renders today).
 LLAMA3_TRAINING_TEMPLATE = (
-    "{%- for message in messages %}"
-    "{%- if loop.first %}{{- bos_token }}{%- endif %}"
+    "{%- if messages[0]['role'] == 'system' %}"
+    "{{- SYSTEM_PRE }}{{- messages[0]['content'] | trim }}{{- SYSTEM_POST }}"
+    "{%- set loop_messages = messages[1:] %}"
+    "{%- else %}{{- NO_SYSTEM }}{%- set loop_messages = messages %}{%- endif %}"
+    "{%- for message in loop_messages %}"
     "{{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' }}"
     "{%- if message['role'] == 'assistant' %}"
     "{%- generation %}{{- message['content'] | trim }}{{- '<|eot_id|>' }}{%- endgeneration %}"
@@ -100,46 +107,72 @@ def _chatml_default_system(tokenizer: Any, original: str) -> str:
     return text[:start] if start > 0 else ""
 
 
+def _own_family_template(tokenizer: Any, family: str, original: str) -> str:
+    if family == "chatml":
+        default = _chatml_default_system(tokenizer, original)
+        return CHATML_TRAINING_TEMPLATE.replace("DEFAULT_SYSTEM", json.dumps(default))
+    pre, post, none = _llama3_system_block(tokenizer, original)
+    return (
+        LLAMA3_TRAINING_TEMPLATE.replace("SYSTEM_PRE", json.dumps(pre))
+        .replace("SYSTEM_POST", json.dumps(post))
+        .replace("NO_SYSTEM", json.dumps(none))
+    )
+
+
+def _trl_template(tokenizer: Any, original: str) -> str:
+    from trl.chat_template_utils import get_training_chat_template
+
+    saved = tokenizer.chat_template
+    tokenizer.chat_template = original
+    try:
+        return get_training_chat_template(tokenizer) or original
+    except Exception as exc:  # unsupported by TRL too
+        raise TemplateError(f"no training template for this chat format: {exc}") from exc
+    finally:
+        tokenizer.chat_template = saved
+
+
 def training_template(tokenizer: Any, original: str | None = None) -> tuple[str, str]:
     """(family, template with generation markers) for `tokenizer`'s chat format; verified.
 
-    `original` defaults to the tokenizer's own chat template. Raises TemplateError when no
-    supported family reproduces it.
+    `original` defaults to the tokenizer's own chat template. Tries, in order: the original when it
+    already has markers, our family template (`chatml`, `llama3`), TRL's training templates; the
+    first that passes `check_template` wins. Raises TemplateError when none does.
     """
     original = original if original is not None else tokenizer.chat_template
     if not original:
         raise TemplateError("the tokenizer has no chat template; pass one (--chat-template FILE)")
     if has_generation_markers(original):
-        family, template = "own", original
-    else:
-        family = detect_family(original)
-        if family == "chatml":
-            default = _chatml_default_system(tokenizer, original)
-            template = CHATML_TRAINING_TEMPLATE.replace("DEFAULT_SYSTEM", json.dumps(default))
-        elif family == "llama3" and _same_rendering(tokenizer, original, LLAMA3_TRAINING_TEMPLATE):
-            template = LLAMA3_TRAINING_TEMPLATE
-        else:
-            from trl.chat_template_utils import get_training_chat_template
-
-            saved = tokenizer.chat_template
-            tokenizer.chat_template = original
-            try:
-                template = get_training_chat_template(tokenizer) or original
-            except Exception as exc:  # unsupported by TRL too
-                raise TemplateError(f"no training template for this chat format: {exc}") from exc
-            finally:
-                tokenizer.chat_template = saved
-            family = "trl"
-    check_template(tokenizer, template, original)
-    return family, template
-
-
-def _same_rendering(tokenizer: Any, original: str, template: str) -> bool:
+        check_template(tokenizer, original, original)
+        return "own", original
+    errors = []
+    family = detect_family(original)
+    if family is not None:
+        try:
+            template = _own_family_template(tokenizer, family, original)
+            check_template(tokenizer, template, original)
+            return family, template
+        except TemplateError as exc:
+            errors.append(f"{family}: {exc}")
     try:
+        template = _trl_template(tokenizer, original)
         check_template(tokenizer, template, original)
-    except TemplateError:
-        return False
-    return True
+        return "trl", template
+    except TemplateError as exc:
+        errors.append(f"trl: {exc}")
+    raise TemplateError("no training template reproduces this chat format:\n" + "\n".join(errors))
+
+
+def _llama3_system_block(tokenizer: Any, original: str) -> tuple[str, str, str]:
+    """(text before the system content, text after it, text when there is no system message), up to the first user turn."""
+    marker, user = "@@SYSTEM@@", "<|start_header_id|>user<|end_header_id|>"
+    with_system = _render(tokenizer, [{"role": "system", "content": marker}, {"role": "user", "content": "x"}], original)
+    without = _render(tokenizer, [{"role": "user", "content": "x"}], original)
+    head = with_system[: with_system.find(user)]
+    if marker not in head or user not in without:
+        raise TemplateError("not a Llama-3 style template")
+    pre, post = head.split(marker, 1)
+    return pre, post, without[: without.find(user)]
 
 
 def check_template(

@@ -13,6 +13,18 @@ Multi-GPU (data parallel), same entry point and arguments:
 
     accelerate launch --num_processes 4 -m agentdistill.distill.train --data ... --output-dir ...
 
+On GPUs (bf16 and gradient checkpointing switch on by themselves), e.g. a Qwen2.5-1.5B student on 4 GPUs
+(effective batch 8 = 1 per device x 2 accumulation x 4 processes):
+
+    accelerate launch --num_processes 4 -m agentdistill.distill.train --data data/agent_ftp.jsonl \\
+        --base Qwen/Qwen2.5-1.5B-Instruct --output-dir runs/qwen1.5b-agent --per-device-batch-size 1 --max-length 10240
+
+and the student served by vLLM with the adapter (inspect sets enable_lora and max_lora_rank=64 from the
+adapter; give the adapter as an absolute path):
+
+    inspect eval tasks/gsm_hard --solver agent_sag \\
+        --model vllm/Qwen/Qwen2.5-1.5B-Instruct:$PWD/runs/qwen1.5b-agent
+
 The output folder holds the PEFT adapter (adapter_config.json + adapter_model.safetensors; only
 the attention/MLP projections, rank <= 64, no embedding / lm_head modules, so vLLM's LoRA loader
 takes it: `vllm/<base>:<output-dir>`), the tokenizer, `checkpoint-*/` folders, and
@@ -64,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--effective-batch-size", type=int, default=DEFAULTS["effective_batch_size"])
     p.add_argument("--per-device-batch-size", type=int, default=1)
     p.add_argument("--bf16", choices=["auto", "on", "off"], default="auto", help="auto: on where the GPU supports bf16")
-    p.add_argument("--padding-free", action="store_true", help="concatenate each batch into one sequence (no pad tokens)")
+    p.add_argument("--padding-free", action="store_true",
+                   help="concatenate each batch into one sequence (no pad tokens; exact: position_ids restart per "
+                        "example); examples longer than --max-length are dropped, not truncated")
     p.add_argument("--packing", action="store_true", help="best-fit-decreasing packing to --max-length (implies padding-free)")
     p.add_argument("--gradient-checkpointing", choices=["auto", "on", "off"], default="auto",
                    help="recompute activations to save memory; auto: on with a GPU (long trajectories), off on CPU")
@@ -166,7 +180,8 @@ def sft_config(args: argparse.Namespace, bf16: bool):
         learning_rate=args.learning_rate,
         per_device_train_batch_size=args.per_device_batch_size,
         gradient_accumulation_steps=grad_accumulation(args.effective_batch_size, args.per_device_batch_size, world_size()),
-        max_length=args.max_length,
+        # TRL does not truncate in padding-free mode without packing: `run` drops over-long examples instead
+        max_length=None if args.padding_free and not args.packing else args.max_length,
         assistant_only_loss=True,
         padding_free=args.padding_free or args.packing,
         packing=args.packing,
@@ -211,6 +226,16 @@ def build_trainer(model: Any, tokenizer: Any, records: list[dict[str, Any]], con
     )
     trainer.agentdistill_original_template = original
     return trainer, family
+
+
+def drop_overlong(records: list[dict[str, Any]], tokenizer: Any, template: str, max_length: int) -> list[dict[str, Any]]:
+    kept = [r for r in records
+            if len(tokenizer.apply_chat_template(r["messages"], chat_template=template, tokenize=True)["input_ids"]) <= max_length]
+    if len(kept) < len(records):
+        print(f"padding-free: dropped {len(records) - len(kept)} example(s) longer than {max_length} tokens", file=sys.stderr)
+    if not kept:
+        raise ValueError(f"every example is longer than --max-length {max_length}")
+    return kept
 
 
 def check_vllm_servable(adapter_dir: str | Path) -> dict[str, Any]:
@@ -260,6 +285,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     model = AutoModelForCausalLM.from_pretrained(base_path, dtype=dtype)
     config = sft_config(args, bf16)
     peft_config = lora_config(args.lora_r, args.lora_alpha, args.lora_dropout)
+    if args.padding_free and not args.packing:
+        records = drop_overlong(records, tokenizer, original, args.max_length)
     trainer, family = build_trainer(model, tokenizer, records, config, peft_config, original)
 
     resume = None

@@ -197,3 +197,50 @@ def test_adapter_is_served_by_the_model_api(tiny_base, tmp_path):
     model = get_model(f"agentdistill/{out}", config=GenerateConfig(max_tokens=3))
     output = asyncio.run(model.generate("What is 2+3?"))
     assert output.usage.output_tokens >= 1 and output.choices
+
+
+@pytest.mark.parametrize("name,family,end", [("qwen2_5", "chatml", "<|im_end|>"), ("llama3_2", "llama3", "<|eot_id|>"),
+                                             ("phi3", "trl", "<|end|>")])
+def test_released_chat_templates(name, family, end, llama3_tokenizer):
+    """Qwen2.5, Llama-3.2 (date preamble) and Phi-3 templates as released (copies shipped with TRL)."""
+    import trl
+
+    original = (Path(trl.__file__).parent / "chat_templates" / f"{name}.jinja").read_text()
+    llama3_tokenizer.add_special_tokens({"additional_special_tokens": ["<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]})
+    got, template = ct.training_template(llama3_tokenizer, original)
+    assert got == family
+    # (Phi-3 ends a conversation with the EOS token, which its training template trains with the last turn)
+    eos = llama3_tokenizer.eos_token if family == "trl" else "@@none@@"
+    spans = [s.strip().removesuffix(eos).strip() for s in ct.assistant_spans(llama3_tokenizer, TRAJECTORY, template)]
+    assert spans == [content + end for content in ASSISTANT]
+
+
+def test_padding_free_is_exact_and_trains(tiny_base, chatml_tokenizer, tmp_path):
+    """Padding-free batches (one row, position_ids restarting per example, no attention mask) must give the
+    padded batch's per-token losses: otherwise examples would attend to each other."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_base).eval()
+    _, template = ct.training_template(chatml_tokenizer)
+    ids = [torch.tensor(ct.tokenize_messages(chatml_tokenizer, msgs, template)["input_ids"])
+           for msgs in (TRAJECTORY, TRAJECTORY[:3])]
+    width = max(len(i) for i in ids)
+    with torch.no_grad():
+        padded = model(input_ids=torch.stack([torch.cat([i, torch.zeros(width - len(i), dtype=torch.long)]) for i in ids]),
+                       attention_mask=torch.stack([torch.arange(width) < len(i) for i in ids]).long()).logits
+        flat = model(input_ids=torch.cat(ids)[None], position_ids=torch.cat([torch.arange(len(i)) for i in ids])[None],
+                     use_cache=False).logits[0]  # (with a KV cache transformers does not look for packed sequences)
+    assert torch.allclose(flat[: len(ids[0])], padded[0, : len(ids[0])], atol=1e-4)
+    assert torch.allclose(flat[len(ids[0]):], padded[1, : len(ids[1])], atol=1e-4)
+
+    data = tmp_path / "traj.jsonl"
+    long = [*TRAJECTORY, {"role": "user", "content": "Observation: " + "x " * 600},
+            {"role": "assistant", "content": "Thought: done."}]
+    data.write_text("".join(json.dumps({"messages": m}) + "\n" for m in (TRAJECTORY, TRAJECTORY[:3], TRAJECTORY, long)))
+    out = tmp_path / "adapter"
+    assert tr.main(["--data", str(data), "--output-dir", str(out), "--base", str(tiny_base), "--max-steps", "1",
+                    "--effective-batch-size", "2", "--per-device-batch-size", "2", "--padding-free", "--max-length", "400",
+                    "--save-steps", "100", "--no-progress"]) == 0
+    info = json.loads((out / tr.INFO_FILE).read_text())
+    assert info["training_args"]["padding_free"] is True and info["dataset"]["records"] == 3  # the long one dropped
