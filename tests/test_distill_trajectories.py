@@ -140,3 +140,20 @@ def test_task_spec_points_at_the_shipped_task_file():
     with pytest.raises(SystemExit):
         tj.teacher_task_args("cot", True, None, {})
     assert tj.teacher_task_args("agent", True, 3, {"k": 5}) == {"solver": "agent", "prompt": "teacher", "ftp": True, "max_steps": 3, "k": 5}
+
+
+def test_cot_trajectories_keep_the_cot_conversation(tmp_path):
+    """CoT distillation data: the logged CoT conversation (its prompt is also the student's at test time)."""
+    script = tmp_path / "cot.json"
+    script.write_text(json.dumps({"rules": [{"match": r"62 can be", "reply": "In base 4, 62 is 332.\n\nSo \\boxed{4}."}],
+                                  "default": "I am not sure. \\boxed{0}"}))
+    assert tj.run_teacher(model="scripted/cot", model_args={"script": str(script)}, tasks=["math_train"],
+                          log_dir=str(tmp_path / "logs"), solver="cot", sample_id=["hard-1", "hard-4"],
+                          retry_attempts=0, display="none")
+    conv = tj.convert_logs([tmp_path / "logs"])
+    assert dict(conv.dropped) == {"incorrect": 1} and len(conv.records) == 1
+    [rec] = conv.records
+    assert rec["kind"] == "cot" and rec["provenance"]["solver"] == "cot"
+    assert [m["role"] for m in rec["messages"]][-2:] == ["user", "assistant"]
+    assert "62 can be" in rec["messages"][-2]["content"]
+    assert rec["messages"][-1]["content"] == "In base 4, 62 is 332.\n\nSo \\boxed{4}."
