@@ -6,7 +6,7 @@ of every average. A successful run whose sample count differs from the task's ex
 (given, or else the most common count among that task's successful runs) is flagged
 `n=k≠N` and kept out of averages too. Averages (factual, math, overall) are only computed
 when every task cell of the group is clean; otherwise they read `incomplete k/N`: nothing
-is averaged silently. The best clean value per size and column is marked.
+is averaged silently. The best clean value per size and column is marked (ties all marked; nothing when all are equal).
 """
 
 from __future__ import annotations
@@ -223,6 +223,8 @@ def _mark_best(rows: list[Row], tasks: tuple[str, ...]) -> None:
             if len(clean) < 2:
                 continue  # a lone row is not "best" of anything
             top = max(c.value for c in clean)
+            if all(abs(c.value - top) < 1e-12 for c in clean):
+                continue  # all equal (e.g. all 0): nothing stands out
             for c in clean:
                 c.best = abs(c.value - top) < 1e-12
 
