@@ -115,19 +115,24 @@ def plot_figure(table: Table, path: str) -> str:
             if row.size is None or cell is None or cell.value is None:
                 continue
             series[row.method].append((row.size, 100 * cell.value, 100 * (cell.stderr or 0.0)))
-        for method in methods:
+        for index, method in enumerate(methods):
             points = sorted(series.get(method, []))
             if not points:
                 continue
             xs, ys, es = zip(*points)
+            dodge = 1.0 + 0.04 * (index - (len(methods) - 1) / 2)  # side by side, so equal values stay visible
+            xs = [x * dodge for x in xs]
             style = "--" if "distilled" in method else "-"
             ax.errorbar(xs, ys, yerr=es, fmt="o" + style, capsize=3, label=method, color=colors[method])
+        top = max((y + e for pts in series.values() for _, y, e in pts), default=0.0)
+        ax.set_ylim(-2, min(100.0, max(10.0, top * 1.15)))  # from 0 (points at 0 stay visible), room for error bars
         ax.set_xscale("log")
         sizes = sorted({r.size for r in table.rows if r.size})
         if sizes:
             ax.set_xticks(sizes)
             ax.set_xticklabels([f"{s:g}B" for s in sizes])
             ax.minorticks_off()
+            ax.set_xlim(sizes[0] / 2, sizes[-1] * 2)  # one size alone sits in the middle
         ax.set_xlabel("model size (parameters)")
         ax.set_ylabel("accuracy (%)")
         ax.set_title(label)
