@@ -22,9 +22,17 @@ math scorer; factual: the LLM judge when it ran, else `--factual-metric`, exact 
 `no_assistant_turn`. Execution errors are kept (they teach recovery). The same sample found in
 several logs (retries) counts once: the newest non-errored copy.
 
-    agentdistill trajectories run --model vllm/Qwen/Qwen2.5-32B-Instruct --solver agent --ftp \\
-        --log-dir logs/teacher --out data/agent_ftp.jsonl
-    agentdistill trajectories from-logs logs/teacher --out data/agent_ftp.jsonl
+GPU teacher (the paper: Qwen2.5-32B-Instruct, greedy; inspect's vLLM provider starts the server):
+
+    agentdistill trajectories run --model vllm/Qwen/Qwen2.5-32B-Instruct -M tensor_parallel_size=4 \\
+        --solver agent --ftp --temperature 0 --max-samples 64 \\
+        --model-role grader=openai/gpt-4o-mini-2024-07-18 \\
+        --log-dir logs/teacher-agent-ftp --out data/agent_ftp.jsonl
+    agentdistill trajectories run --model vllm/Qwen/Qwen2.5-32B-Instruct --solver cot --temperature 0 \\
+        --log-dir logs/teacher-cot --out data/cot.jsonl          # the CoT-distillation baseline
+    agentdistill trajectories from-logs logs/teacher-agent-ftp --out data/agent_ftp.jsonl
+
+(Interrupted? Run the same command again: it resumes in the same --log-dir.)
 """
 
 from __future__ import annotations
@@ -104,7 +112,8 @@ def is_correct(scores: dict[str, Any] | None, factual_metric: str = "em") -> boo
 @dataclass
 class Conversion:
     records: list[dict[str, Any]] = field(default_factory=list)
-    dropped: Counter = field(default_factory=Counter)
+    dropped: Counter = field(default_factory=Counter)  # by first failed filter
+    failing: Counter = field(default_factory=Counter)  # every failed filter (a sample can fail several)
     duplicates: int = 0
     logs: list[str] = field(default_factory=list)
 
@@ -114,6 +123,7 @@ class Conversion:
             "samples": total,
             "kept": len(self.records),
             "dropped": {reason: self.dropped.get(reason, 0) for reason in DROP_REASONS},
+            "failing_each_filter": {reason: self.failing.get(reason, 0) for reason in DROP_REASONS},
             "duplicates_skipped": self.duplicates,
             "logs": self.logs,
         }
@@ -121,24 +131,32 @@ class Conversion:
     def report(self) -> str:
         s = self.summary()
         dropped = ", ".join(f"{k} {v}" for k, v in s["dropped"].items())
-        return f"kept {s['kept']} of {s['samples']} samples; dropped: {dropped} (from {len(s['logs'])} log(s))"
+        failing = ", ".join(f"{k} {v}" for k, v in s["failing_each_filter"].items())
+        return (f"kept {s['kept']} of {s['samples']} samples; dropped (first failed filter): {dropped} "
+                f"(from {len(s['logs'])} log(s)); samples failing each filter: {failing}")
+
+
+def drop_reasons(sample: Any, factual_metric: str = "em") -> list[str]:
+    """Every filter a logged sample fails, in DROP_REASONS order (empty: keep it)."""
+    if getattr(sample, "error", None) or not getattr(sample, "scores", None):
+        return ["error"]
+    stats = (sample.metadata or {}).get(STATS_KEY) or {}
+    reasons = []
+    if float(stats.get("parse_errors", 0) or 0) > 0:
+        reasons.append("parse_error")
+    if float(stats.get("max_steps_hit", 0) or 0) > 0:
+        reasons.append("max_steps")
+    if not is_correct(sample.scores, factual_metric):
+        reasons.append("incorrect")
+    if not any(m.role == "assistant" for m in sample.messages):
+        reasons.append("no_assistant_turn")
+    return reasons
 
 
 def drop_reason(sample: Any, factual_metric: str = "em") -> str | None:
-    """Why a logged sample is not a training trajectory (None: keep it)."""
-    if getattr(sample, "error", None) or not getattr(sample, "scores", None):
-        return "error"
-    metadata = sample.metadata or {}
-    stats = metadata.get(STATS_KEY) or {}
-    if float(stats.get("parse_errors", 0) or 0) > 0:
-        return "parse_error"
-    if float(stats.get("max_steps_hit", 0) or 0) > 0:
-        return "max_steps"
-    if not is_correct(sample.scores, factual_metric):
-        return "incorrect"
-    if not any(m.role == "assistant" for m in sample.messages):
-        return "no_assistant_turn"
-    return None
+    """Why a logged sample is not a training trajectory: the first failed filter (None: keep it)."""
+    reasons = drop_reasons(sample, factual_metric)
+    return reasons[0] if reasons else None
 
 
 def sample_record(sample: Any, header: Any, log_file: str) -> dict[str, Any]:
@@ -202,7 +220,7 @@ def convert_logs(paths: list[str | Path], factual_metric: str = "em") -> Convers
     from inspect_ai.log import read_eval_log
 
     conv = Conversion()
-    # (task, sample id, epoch) -> (is_ok, created, record or drop reason)
+    # (task, sample id, epoch) -> (not errored, created, record or failed filters)
     best: dict[tuple[str, str, int], tuple[bool, str, Any]] = {}
     for file in log_files(paths):
         log = read_eval_log(file)
@@ -210,8 +228,9 @@ def convert_logs(paths: list[str | Path], factual_metric: str = "em") -> Convers
         created = log.eval.created or ""
         for sample in log.samples or []:
             key = (log.eval.task, str(sample.id), int(sample.epoch))
-            reason = drop_reason(sample, factual_metric)
-            entry = (reason != "error", created, reason if reason else sample_record(sample, log, file))
+            reasons = drop_reasons(sample, factual_metric)
+            ok = reasons[:1] != ["error"]
+            entry = (ok, created, reasons if reasons else sample_record(sample, log, file))
             if key in best:
                 conv.duplicates += 1
                 if (best[key][0], best[key][1]) >= (entry[0], entry[1]):
@@ -219,8 +238,9 @@ def convert_logs(paths: list[str | Path], factual_metric: str = "em") -> Convers
             best[key] = entry
     for key in sorted(best):
         _, _, outcome = best[key]
-        if isinstance(outcome, str):
-            conv.dropped[outcome] += 1
+        if isinstance(outcome, list):
+            conv.dropped[outcome[0]] += 1
+            conv.failing.update(outcome)
         else:
             conv.records.append(outcome)
     return conv

@@ -66,7 +66,9 @@ def test_teacher_run_filters_and_resume(tmp_path, capsys):
     summary = tj.finish(tj.convert_logs([tmp_path / "logs"]), out)
     assert summary["kept"] == 1
     assert summary["dropped"] == {"error": 1, "parse_error": 1, "max_steps": 1, "incorrect": 1, "no_assistant_turn": 0}
-    assert "kept 1 of 5 samples; dropped: error 1, parse_error 1, max_steps 1, incorrect 1" in capsys.readouterr().out
+    # hard-2 also ends with a wrong fallback answer: it fails two filters
+    assert summary["failing_each_filter"] == {"error": 1, "parse_error": 1, "max_steps": 1, "incorrect": 2, "no_assistant_turn": 0}
+    assert "kept 1 of 5 samples; dropped (first failed filter): error 1, parse_error 1, max_steps 1, incorrect 1" in capsys.readouterr().out
     first = by_sample(out)
     assert set(first) == {"hard-1"}
 
