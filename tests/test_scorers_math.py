@@ -201,3 +201,15 @@ def test_math_scorer_uses_final_answer_then_extraction():
     # several golds (the fixed multiple-choice items): any one counts
     multi = asyncio.run(score(_state("\\boxed{0}"), Target(["(A)", "0"])))
     assert multi.value == CORRECT
+
+
+def test_a_sympy_worker_killed_while_idle_is_replaced():
+    # a worker killed from outside between two checks must not turn a true equality into False
+    from agentdistill.tasks._core import answers
+
+    pred, gold_text = "(3, pi/2)", r"\left( 3, \frac{\pi}{2} \right)"
+    assert answers.math_equal(pred, gold_text)
+    for worker in list(answers._POOL._idle):
+        worker.proc.kill()
+        worker.proc.wait()
+    assert answers.math_equal(pred, gold_text)

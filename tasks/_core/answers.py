@@ -441,8 +441,11 @@ class _SympyPool:
                 if remaining <= 0 or not self._available.wait(remaining):
                     return None
             self._busy += 1
-            if self._idle:
-                return self._idle.pop()
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.proc.poll() is None:
+                    return worker
+                worker.kill()  # died while idle (killed from outside): replace it
         try:
             return _Worker()
         except Exception:
@@ -463,10 +466,20 @@ class _SympyPool:
         worker = self._acquire(time.monotonic() + max(timeout_s, 0.0) + _WORKER_START_TIMEOUT_S)
         if worker is None:
             return False
+        deadline = time.monotonic() + max(timeout_s, 0.0)
         try:
-            result = worker.ask(a, b, time.monotonic() + max(timeout_s, 0.0))
+            result = worker.ask(a, b, deadline)
         except Exception:
-            result = None
+            # a broken pipe: the worker died under us, not a slow expression; one fresh try
+            worker.kill()
+            self._release(None)
+            worker = self._acquire(deadline + _WORKER_START_TIMEOUT_S)
+            if worker is None:
+                return False
+            try:
+                result = worker.ask(a, b, deadline)
+            except Exception:
+                result = None
         if result is None:
             worker.kill()
             self._release(None)
