@@ -164,3 +164,51 @@ def test_lm_eval_and_inspect_cot_agree_on_the_embedded_model(tmp_path, monkeypat
         print(" | ".join(str(v) for v in row))
     assert len(rows) == ITEMS * len(TASKS)
     assert os.environ.get("HF_HUB_OFFLINE") == "1"
+
+
+@pytest.mark.slow
+def test_a_distilled_adapter_runs_under_lm_eval_peft_and_inspect_alike(tmp_path, monkeypatch):
+    """`--model_args pretrained=<dir>,peft=<adapter>` with an adapter written by `agentdistill train`: lm-eval loads
+    it, and gives the same completion and score as inspect serving the same adapter (`agentdistill/<adapter>`)."""
+    import json
+
+    from inspect_ai import eval as inspect_eval
+    from lm_eval import simple_evaluate
+    from lm_eval.tasks import TaskManager
+
+    from agentdistill.distill.cli import main as cli
+    from agentdistill.distill.embedded import prepare_embedded
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.chdir(ROOT)
+    turn = "Thought: add them.\nCode:\n```py\nfinal_answer(5)\n```<end_code>"
+    record = {"messages": [{"role": "system", "content": "You are a helpful agent."},
+                           {"role": "user", "content": "What is 2+3?"}, {"role": "assistant", "content": turn}]}
+    data = tmp_path / "traj.jsonl"
+    data.write_text("\n".join(json.dumps(record) for _ in range(4)) + "\n")
+    adapter = tmp_path / "adapter"
+    assert cli(["train", "--data", str(data), "--output-dir", str(adapter), "--max-steps", "1", "--threads", "1",
+                "--no-progress"]) == 0
+    assert (adapter / "adapter_config.json").is_file()
+
+    tokens = 24
+    lm = simple_evaluate(
+        model="hf",
+        model_args=f"pretrained={prepare_embedded()},peft={adapter},dtype=float32",
+        tasks=["gsm_hard"],
+        task_manager=TaskManager(include_path=str(ROOT / "tasks"), include_defaults=False),
+        limit=1,
+        batch_size=1,
+        device="cpu",
+        apply_chat_template=True,
+        gen_kwargs={"max_gen_toks": tokens},
+        log_samples=True,
+    )
+    (log,) = inspect_eval("tasks/gsm_hard", model=f"agentdistill/{adapter}", task_args={"max_tokens": tokens},
+                          limit=1, max_connections=1, log_dir=str(tmp_path / "logs"), display="none")
+    assert log.status == "success", log.error
+    (entry,) = lm["samples"]["gsm_hard"]
+    (sample,) = log.samples
+    assert entry["doc"]["id"] == str(sample.id)
+    assert entry["resps"][0][0].strip() == sample.output.completion.strip()
+    assert entry["acc"] == (1.0 if sample.scores["math_scorer"].value == "C" else 0.0)
