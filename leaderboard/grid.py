@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentdistill.leaderboard.runs import GRID_METADATA_KEY, adapter_base, format_size, method_name, parse_size, parse_size_text, short_model_name
+from agentdistill.leaderboard.runs import GRID_METADATA_KEY, adapter_base, format_size, method_name, parse_size_text, short_model_name, size_from_name
 
 
 @dataclass
@@ -89,13 +89,10 @@ def parse_config(raw: dict[str, Any]) -> GridConfig:
         name = item.pop("name")
         size = item.pop("size", None)
         distilled = item.pop("distilled", None)
+        base = adapter_base(name)
         if distilled is None:
-            distilled = adapter_base(name) is not None
-        if size is None:
-            base = adapter_base(name)
-            size = parse_size(base) if base else parse_size(short_model_name(name))
-        else:
-            size = parse_size_text(size)
+            distilled = base is not None
+        size = size_from_name(name, base) if size is None else parse_size_text(size)
         models.append(ModelEntry(name=name, size=size, distilled=bool(distilled), args=dict(item.pop("args", {}) or {})))
         if item:
             raise ValueError(f"grid config: model {name}: unknown keys {sorted(item)}")

@@ -142,6 +142,12 @@ def adapter_base(model: str) -> str | None:
     return str(data.get("base_model_name_or_path") or "")
 
 
+def size_from_name(model: str, base: str | None = None) -> float | None:
+    """Size parsed from a LoRA adapter's base model name (`base`, from `adapter_base`), else from the model name."""
+    size = parse_size(base) if base else None
+    return size if size is not None else parse_size(short_model_name(model))
+
+
 def method_name(solver: str | None, args: dict[str, Any] | None = None) -> str:
     """`agentdistill/agent_sag` -> `agent+sag`; `agent` with `ftp=True` -> `agent+ftp`; `cot` -> `cot`."""
     base = (solver or "cot").split("/")[-1].split("@")[-1]
@@ -190,9 +196,7 @@ def run_from_log(log: Any, size_map: dict[str, float] | None = None) -> Run:
     elif size_map and (model in size_map or short_model_name(model) in size_map):
         size = size_map.get(model, size_map.get(short_model_name(model)))
     else:
-        size = parse_size(base) if base else None
-        if size is None:
-            size = parse_size(short_model_name(model))
+        size = size_from_name(model, base)
     if distilled and not method.endswith("[distilled]"):
         method = f"{method} [distilled]"
 
