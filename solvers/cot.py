@@ -64,7 +64,8 @@ def _domain(state: TaskState) -> str:
     return str(state.metadata.get("domain") or "math")
 
 
-def _record_tokens(state: TaskState, output: ModelOutput) -> None:
+def record_tokens(state: TaskState, output: ModelOutput) -> None:
+    """Count the output's generated tokens in the run stats (also used by the RAG solver)."""
     tokens = output.usage.output_tokens if output.usage is not None else 0
     record(state, tokens_generated=tokens)
 
@@ -81,7 +82,7 @@ def cot(max_tokens: int = COT_MAX_TOKENS, temperature: float = 0.0) -> Solver:
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         state.messages = cot_messages(state.input_text, _domain(state))
         state = await generate(state, max_tokens=max_tokens, temperature=temperature)
-        _record_tokens(state, state.output)
+        record_tokens(state, state.output)
         return state
 
     return solve
@@ -169,7 +170,7 @@ def cot_sc(
             "winner_index": winner,
             "winner_key": keys[winner] if winner is not None else None,
         }
-        _record_tokens(state, output)
+        record_tokens(state, output)
         return state
 
     return solve

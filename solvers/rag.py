@@ -32,7 +32,7 @@ def rag(retriever: str | None = None, k: int = DEFAULT_K, max_tokens: int | None
     """
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        from agentdistill.solvers.cot import COT_MAX_TOKENS, cot_messages
+        from agentdistill.solvers.cot import COT_MAX_TOKENS, cot_messages, record_tokens
 
         question = state.input_text
         domain = state.metadata.get("domain", "factual")
@@ -51,8 +51,7 @@ def rag(retriever: str | None = None, k: int = DEFAULT_K, max_tokens: int | None
         stats.record(state, web_search_calls=1)
         state.messages = cot_messages(question, domain, passages=passages)
         state = await generate(state, max_tokens=max_tokens or COT_MAX_TOKENS, temperature=temperature)
-        usage = state.output.usage
-        stats.record(state, tokens_generated=usage.output_tokens if usage is not None else 0)
+        record_tokens(state, state.output)
         return state
 
     return solve

@@ -43,9 +43,7 @@ def set_stat(state: TaskState, **values: float) -> None:
 def stats_of(state: TaskState) -> dict[str, float]:
     stats = dict.fromkeys(STAT_KEYS, 0.0)
     for key, value in (state.metadata.get(STATS_KEY) or {}).items():
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            stats[key] = float(value)
-        elif isinstance(value, bool):
+        if isinstance(value, (int, float)):  # bool included
             stats[key] = float(value)
     return stats
 

@@ -27,6 +27,7 @@ from agentdistill.solvers.agent.loop import (
     observe,
     output_tokens,
 )
+from agentdistill.tasks._core.answers import normalize_answer
 
 
 class GreedyChooser:
@@ -44,20 +45,9 @@ class GreedyChooser:
         return StepOutcome(chosen=candidate, candidates=[candidate], tokens=output_tokens(output))
 
 
-def _normalize(answer: str, domain: str) -> str:
-    try:
-        from agentdistill.tasks._core.answers import normalize_answer
-    except ImportError:  # pragma: no cover - answers helpers absent
-        return " ".join(answer.split()).lower()
-    try:
-        return normalize_answer(answer, domain)
-    except Exception:  # a voting key must never crash the step
-        return " ".join(answer.split()).lower()
-
-
 def vote_key(candidate: Candidate, domain: str) -> str:
     if candidate.final:
-        return "final_answer: " + _normalize(candidate.final_answer or "", domain)
+        return "final_answer: " + normalize_answer(candidate.final_answer or "", domain)  # never raises
     return "observation: " + candidate.observation
 
 

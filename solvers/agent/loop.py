@@ -57,7 +57,7 @@ class Interpreter(Protocol):
 
     async def run(self, code: str, timeout: float | None = None) -> Any: ...
     async def run_candidates(self, codes: list[str], timeout: float | None = None) -> list[Any]: ...
-    async def commit(self, index: int) -> None: ...
+    async def commit(self, index: int) -> bool: ...
     async def discard(self) -> None: ...
 
 
@@ -160,15 +160,11 @@ def observe(candidate: Candidate, result: Any) -> Candidate:
         candidate.observation = prompts.OBSERVATION_ERROR.format(logs=shown, error=str(result.error).strip())
     elif getattr(result, "final_answer_called", False):
         candidate.final = True
-        candidate.final_answer = _answer_text(result.final_answer)
+        candidate.final_answer = str(result.final_answer)
         candidate.observation = prompts.OBSERVATION_FINAL.format(answer=candidate.final_answer)
     else:
         candidate.observation = prompts.OBSERVATION_SUCCESS.format(logs=logs.rstrip("\n"), value=result.value)
     return candidate
-
-
-def _answer_text(answer: Any) -> str:
-    return answer if isinstance(answer, str) else str(answer)
 
 
 def completion_texts(output: ModelOutput) -> list[tuple[str, str | None]]:
@@ -341,12 +337,9 @@ async def final_answer_fallback(model: Model, state: TaskState, domain: str, max
     output = await model.generate([*state.messages, ask], config=GenerateConfig(max_tokens=max_tokens))
     state.messages.append(ask)
     state.messages.append(ChatMessageAssistant(content=output.completion, model=str(model), source="generate"))
-    try:
-        from agentdistill.tasks._core.answers import extract_answer
+    from agentdistill.tasks._core.answers import extract_answer
 
-        answer = extract_answer(output.completion, domain)
-    except ImportError:  # pragma: no cover - answers helpers absent
-        answer = None
+    answer = extract_answer(output.completion, domain)
     if answer:
         state.metadata["final_answer"] = str(answer)
     state.output = output
@@ -380,8 +373,7 @@ async def _episode(
     ]
     log: dict[str, Any] = {"chooser": chooser.name, "prompt": settings.prompt, "ftp_prefix": None, "steps": []}
     state.metadata[AGENT_KEY] = log
-    for key in stats.STAT_KEYS:
-        stats.record(state, **{key: 0})
+    stats.record(state, **dict.fromkeys(stats.STAT_KEYS, 0))
 
     tokens = 0
     prefill = None
