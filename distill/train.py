@@ -37,13 +37,14 @@ embedded model is written as its hub id, which the API maps to the local convert
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from agentdistill.distill.embedded import EMBEDDED_HUB_ID
 
 DEFAULTS = {
     "lora_r": 64,
@@ -54,7 +55,6 @@ DEFAULTS = {
     "effective_batch_size": 8,
     "max_length": 10240,
 }
-EMBEDDED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 INFO_FILE = "agentdistill_train.json"
 # Modules vLLM's LoRA loader never accepts as LoRA targets for these decoder models.
 UNSERVABLE_MODULES = ("embed_tokens", "lm_head", "wte", "wpe")
@@ -93,14 +93,6 @@ def build_parser() -> argparse.ArgumentParser:
                         "OpenMP oversubscription (measured here: 2 threads 60-70 s/step vs 1 thread 10-12 s/step under load)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
-
-
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_records(path: str | Path) -> list[dict[str, Any]]:
@@ -271,6 +263,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.trainer_utils import get_last_checkpoint
+
+    from agentdistill.tasks._core.data import sha256_file
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if args.threads:

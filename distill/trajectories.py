@@ -153,12 +153,6 @@ def drop_reasons(sample: Any, factual_metric: str = "em") -> list[str]:
     return reasons
 
 
-def drop_reason(sample: Any, factual_metric: str = "em") -> str | None:
-    """Why a logged sample is not a training trajectory: the first failed filter (None: keep it)."""
-    reasons = drop_reasons(sample, factual_metric)
-    return reasons[0] if reasons else None
-
-
 def sample_record(sample: Any, header: Any, log_file: str) -> dict[str, Any]:
     """The chat record of one kept sample."""
     metadata = sample.metadata or {}

@@ -13,6 +13,7 @@ import pytest
 
 import agentdistill.solvers.registry  # noqa: F401
 from agentdistill.distill import train as tr
+from agentdistill.tasks._core.data import sha256_file
 from agentdistill.distill import trajectories as tj
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,7 +43,7 @@ def test_scripted_teacher_to_adapter_to_agent_sag_eval(tmp_path):
                     "--per-device-batch-size", "2", "--max-steps", "1", "--save-steps", "100", "--no-progress",
                     "--threads", "1"]) == 0  # 1 thread: this CPU is shared; more threads oversubscribe it
     info = json.loads((adapter / tr.INFO_FILE).read_text())
-    assert info["dataset"]["sha256"] == tr.sha256_file(data) and info["dataset"]["records"] == 3
+    assert info["dataset"]["sha256"] == sha256_file(data) and info["dataset"]["records"] == 3
     assert info["training_args"]["assistant_only_loss"] is True and info["chat_template_family"] == "chatml"
     config = tr.check_vllm_servable(adapter)
     assert config["r"] == 64 and config["lora_alpha"] == 128 and config["base_model_name_or_path"] == tr.EMBEDDED_HUB_ID

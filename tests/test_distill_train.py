@@ -13,6 +13,7 @@ import pytest
 
 from agentdistill.distill import chat_templates as ct
 from agentdistill.distill import train as tr
+from agentdistill.tasks._core.data import sha256_file
 
 # A real multi-turn trajectory in the agent's format: an execution error, its recovery, and the final answer.
 TRAJECTORY = [
@@ -169,7 +170,7 @@ def test_train_writes_adapter_checkpoints_and_resumes(tiny_base, chatml_tokenize
 
     info = json.loads((out / tr.INFO_FILE).read_text())
     assert info["resumed_from"].endswith("checkpoint-1")
-    assert info["dataset"] == {"path": str(data), "sha256": tr.sha256_file(data), "records": 4,
+    assert info["dataset"] == {"path": str(data), "sha256": sha256_file(data), "records": 4,
                                "tokens_per_epoch": info["dataset"]["tokens_per_epoch"],
                                "trained_tokens_per_epoch": info["dataset"]["trained_tokens_per_epoch"]}
     assert 0 < info["dataset"]["trained_tokens_per_epoch"] < info["dataset"]["tokens_per_epoch"]
