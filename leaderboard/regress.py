@@ -37,8 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agentdistill.leaderboard.table import TEST_TASKS
+
 BASELINE_DIR = Path(__file__).resolve().parent / "baseline"
-DEFAULT_TASKS = ("hotpotqa", "bamboogle", "musique", "2wikimultihopqa", "math500", "gsm_hard", "aime", "olymmath")
 DEFAULT_MODEL = "agentdistill/smollm2-135m"
 FORMAT = 1
 # run_stats keys compared per sample (all of STAT_KEYS; listed for the baseline's readers)
@@ -169,12 +170,13 @@ def _takes(solver: str, arg: str) -> bool:
     import agentdistill.solvers.registry  # noqa: F401  (registers the package's solvers)
     from inspect_ai._util.registry import registry_lookup
 
-    for name in ([solver] if "/" in solver else [f"agentdistill/{solver}", solver]):
-        factory = registry_lookup("solver", name)
-        if factory is not None:
-            params = pyinspect.signature(factory).parameters
-            return arg in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
-    return False
+    from agentdistill.tasks._core.factory import registered_solver
+
+    name = registered_solver(solver)
+    if name is None:
+        return False
+    params = pyinspect.signature(registry_lookup("solver", name)).parameters
+    return arg in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 def _fmt(value: Any) -> str:
@@ -303,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="agentdistill regress", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--solvers", default="cot", help="comma-separated solver names, one baseline file each (default: cot)")
     parser.add_argument("--solver-args", default="{}", help="JSON object of solver arguments (all solvers)")
-    parser.add_argument("--tasks", default=",".join(DEFAULT_TASKS), help="comma-separated tasks (default: the eight test tasks)")
+    parser.add_argument("--tasks", default=",".join(TEST_TASKS), help="comma-separated tasks (default: the eight test tasks)")
     parser.add_argument("--per-task", type=int, default=2, help="items per task (with --update-baseline; default 2)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the item choice (with --update-baseline)")
     parser.add_argument("--model", default=DEFAULT_MODEL)

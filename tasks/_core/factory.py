@@ -47,6 +47,15 @@ def default_sandbox() -> Any:
     return sandbox_for(None)
 
 
+def _solver_candidates(solver: str) -> list[str]:
+    return [solver] if "/" in solver else [f"{PACKAGE}/{solver}", solver]
+
+
+def registered_solver(solver: str) -> str | None:
+    """The registry name a solver name resolves to (a bare name tries `agentdistill/<name>` first), or None."""
+    return next((name for name in _solver_candidates(solver) if registry_lookup("solver", name) is not None), None)
+
+
 def resolve_solver(solver: str | Solver, solver_args: dict[str, Any] | None = None) -> Solver:
     """A Solver from a registered name (bare or `agentdistill/<name>`) or a Solver object."""
     args = {k: v for k, v in (solver_args or {}).items() if k not in _NOT_SOLVER_ARGS}
@@ -54,12 +63,11 @@ def resolve_solver(solver: str | Solver, solver_args: dict[str, Any] | None = No
         if args:
             raise ValueError(f"solver arguments {sorted(args)} given with a solver object")
         return solver
-    candidates = [solver] if "/" in solver else [f"{PACKAGE}/{solver}", solver]
-    for name in candidates:
-        if registry_lookup("solver", name) is not None:
-            return solver_create(name, **args)
+    name = registered_solver(solver)
+    if name is not None:
+        return solver_create(name, **args)
     raise ValueError(
-        f"solver {solver!r} is not registered (looked for {', '.join(candidates)}); "
+        f"solver {solver!r} is not registered (looked for {', '.join(_solver_candidates(solver))}); "
         "is the agentdistill package installed and its module listed in solvers/registry.py?"
     )
 
