@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -27,9 +27,6 @@ class Hit:
     id: str
     contents: str
     score: float
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def format_results(hits: Sequence[Hit]) -> str:

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Sequence
 
 import bm25s
-import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
@@ -83,12 +82,6 @@ class BM25Retriever(Retriever):
     def _term_ids(self, query: str) -> list[int]:
         terms = self.tokenizer(clean_query(query))[:MAX_QUERY_TERMS]
         return [self._vocab[t] for t in terms if t in self._vocab]
-
-    def scores(self, query: str) -> np.ndarray:
-        ids = self._term_ids(query)
-        if not ids:
-            return np.zeros(len(self.corpus), dtype=np.float32)
-        return self.model.get_scores_from_ids(ids)
 
     def search_batch(self, queries: Sequence[str], k: int = DEFAULT_K) -> list[list[Hit]]:
         results = []

@@ -19,23 +19,14 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable
 
+from agentdistill.distill.paths import cache_dir
+
 from .corpus import file_sha256
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
-
-
-def cache_root() -> Path:
-    try:
-        from agentdistill.distill.paths import cache_dir
-    except ImportError:  # pragma: no cover - paths.py is part of the package
-        root = os.environ.get("AGENTDISTILL_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "agentdistill")
-        path = Path(root) / "indexes"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-    return cache_dir("indexes")
 
 
 def cache_key(parts: dict[str, Any]) -> str:
@@ -48,7 +39,7 @@ class IndexCache:
         self.kind = kind
         self.key_parts = key_parts
         self.key = cache_key(key_parts)
-        self.root = Path(root) if root is not None else cache_root()
+        self.root = Path(root) if root is not None else cache_dir("indexes")
         self.dir = self.root / f"{kind}-{self.key}"
 
     # -- verification -------------------------------------------------------------------

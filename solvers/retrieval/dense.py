@@ -117,14 +117,15 @@ class DenseRetriever(Retriever):
                     use_cache: bool = True) -> "DenseRetriever":
         """Flat inner-product index over an in-memory corpus, built once and cached."""
         enc = encoder if isinstance(encoder, Encoder) else Encoder(encoder)
+        identity = enc.identity()
         cache = IndexCache("dense", {"corpus": corpus.fingerprint, "passages": len(corpus),
-                                     "encoder": enc.identity(), "index": "Flat/IP", "faiss": faiss.__version__},
+                                     "encoder": identity, "index": "Flat/IP", "faiss": faiss.__version__},
                            root=cache_root)
         start = time.perf_counter()
 
         def write(folder: Path) -> None:
             faiss.write_index(build_flat_index(corpus, enc), str(folder / "index.faiss"))
-            (folder / "info.json").write_text(json.dumps({"passages": len(corpus), "encoder": enc.identity()}))
+            (folder / "info.json").write_text(json.dumps({"passages": len(corpus), "encoder": identity}))
 
         if use_cache:
             folder, built = cache.get_or_build(write)

@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import struct
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 logger = logging.getLogger(__name__)
@@ -55,9 +55,6 @@ class ExecResult:
     def from_wire(cls, data: dict) -> "ExecResult":
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class SandboxError(RuntimeError):

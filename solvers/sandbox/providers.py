@@ -356,11 +356,8 @@ class BwrapSandbox(SandboxEnvironment):
 
     async def _restart(self) -> None:
         logger.warning("bwrap sandbox %s had died (code killed its processes); starting a fresh one", self.name)
-        interp = getattr(self, "_agentdistill_interpreter", None)
-        await self.stop(close_interpreter=False)
+        await self.stop(close_interpreter=False)  # keeps the sample's interpreter attached: it reconnects
         await self.start()
-        if interp is not None:
-            self._agentdistill_interpreter = interp
 
     async def _connect(self) -> Channel:
         if not self.running:
