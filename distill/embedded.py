@@ -123,7 +123,7 @@ def prepare_embedded(force: bool = False, quiet: bool = True) -> Path:
     with _file_lock(final.parent / (FOLDER_NAME + ".lock")):
         if final.is_dir() and not force:  # converted by someone else while we waited
             return final
-        from agentdistill.tasks._core.data import sha256_file
+        from agentdistill.distill.paths import sha256_file
 
         source = gguf_path()
         started = time.monotonic()

@@ -1,4 +1,4 @@
-"""Where agentdistill keeps what it builds once and reuses: converted models, indexes.
+"""Where agentdistill keeps what it builds once and reuses (converted models, indexes), and how files are hashed.
 
 `cache_dir()` is `$AGENTDISTILL_CACHE` when set, else `~/.cache/agentdistill`; never
 inside the repository, never committed.
@@ -6,6 +6,7 @@ inside the repository, never committed.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -19,3 +20,12 @@ def cache_dir(*parts: str, create: bool = True) -> Path:
     if create:
         path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """sha256 of a file, read in 1 MiB blocks (data manifests, index caches, adapters' datasets)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()

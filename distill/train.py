@@ -264,7 +264,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.trainer_utils import get_last_checkpoint
 
-    from agentdistill.tasks._core.data import sha256_file
+    from agentdistill.distill.paths import sha256_file
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if args.threads:

@@ -19,7 +19,7 @@ from agentdistill.solvers.retrieval.corpus import (
     Passage,
     embedded_corpus,
     embedded_corpus_path,
-    file_sha256,
+    sha256_file,
 )
 
 
@@ -48,7 +48,7 @@ def small_corpus(n_extra: int = 0) -> Corpus:
 def test_embedded_corpus_matches_manifest():
     manifest = json.loads((embedded_corpus_path().parent / "MANIFEST.json").read_text())
     entry = manifest["offline_wiki_passages.jsonl.gz"]
-    assert file_sha256(embedded_corpus_path()) == entry["sha256"]
+    assert sha256_file(embedded_corpus_path()) == entry["sha256"]
     corpus = embedded_corpus()
     assert len(corpus) == entry["passages"] == 23871
     assert corpus.bad_utf8_lines == 0 and corpus.skipped_lines == 0

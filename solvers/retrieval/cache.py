@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from agentdistill.distill.paths import cache_dir
 
-from .corpus import file_sha256
+from agentdistill.distill.paths import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class IndexCache:
                 return f"missing file {name}"
             if file.stat().st_size != info.get("size"):
                 return f"size mismatch for {name}"
-            if file_sha256(file) != info.get("sha256"):
+            if sha256_file(file) != info.get("sha256"):
                 return f"checksum mismatch for {name}"
         return None
 
@@ -90,7 +90,7 @@ class IndexCache:
         try:
             writer(tmp)
             files = {
-                str(p.relative_to(tmp)): {"size": p.stat().st_size, "sha256": file_sha256(p)}
+                str(p.relative_to(tmp)): {"size": p.stat().st_size, "sha256": sha256_file(p)}
                 for p in sorted(tmp.rglob("*")) if p.is_file()
             }
             manifest = {"key": self.key, "kind": self.kind, "parts": self.key_parts, "files": files}

@@ -22,6 +22,8 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from agentdistill.distill.paths import sha256_file
+
 log = logging.getLogger(__name__)
 
 EMBEDDED_CORPUS = "offline_wiki_passages.jsonl.gz"
@@ -75,14 +77,6 @@ def _open_binary(path: Path) -> io.BufferedIOBase:
     return gzip.open(path, "rb") if str(path).endswith(".gz") else open(path, "rb")
 
 
-def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class Corpus(Sequence[Passage]):
     """An in-memory corpus (the embedded one, or any small jsonl / list of passages)."""
 
@@ -129,7 +123,7 @@ class Corpus(Sequence[Passage]):
         if bad or skipped:
             log.warning("%s: %d line(s) not valid UTF-8 (decoded with replacement), %d unusable line(s) skipped",
                         path, bad, skipped)
-        return cls(passages, file_sha256(path), name=path.name, bad_utf8_lines=bad, skipped_lines=skipped)
+        return cls(passages, sha256_file(path), name=path.name, bad_utf8_lines=bad, skipped_lines=skipped)
 
 
 def embedded_corpus_path() -> Path:

@@ -13,23 +13,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-import string
 import sys
 import time
 from typing import Iterable, Sequence
+
+from agentdistill.tasks._core.answers import normalize_factual
 
 from .base import DEFAULT_K
 
 FACTUAL_TASKS = ("hotpotqa", "bamboogle", "musique", "2wikimultihopqa")
 YES_NO = {"yes", "no"}
-_PUNCT = str.maketrans("", "", string.punctuation)
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
 
 
-def normalize(text: str) -> str:
-    """SQuAD normalisation (lower, no punctuation, no articles, single spaces), table-driven for speed."""
-    return " ".join(_ARTICLES.sub(" ", str(text).lower().translate(_PUNCT)).split())
+# the scorers' SQuAD normalisation, so "in the corpus" means what "correct" means
+normalize = normalize_factual
 
 
 def golds_of(target) -> list[str]:

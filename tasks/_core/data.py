@@ -13,7 +13,6 @@ manifests from `../shared/data` (the originals).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -24,6 +23,7 @@ from typing import Any
 
 from inspect_ai.dataset import Sample
 
+from agentdistill.distill.paths import sha256_file  # noqa: F401  (also the loader's public name)
 from agentdistill.tasks._core.answers import last_boxed
 
 logger = logging.getLogger(__name__)
@@ -168,14 +168,6 @@ def data_path(name: str, data_dir: Path | None = None) -> Path:
 
 def manifest_path(name: str, data_dir: Path | None = None) -> Path:
     return (data_dir or TASKS_DIR / name / "data") / "manifest.json"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------- record -> Sample
