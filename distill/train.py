@@ -44,7 +44,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agentdistill.distill.embedded import EMBEDDED_HUB_ID
+from agentdistill.core.paths import sha256_file
+from agentdistill.distill.chat_templates import check_template, training_template
+from agentdistill.models import embedded
+from agentdistill.models.embedded import EMBEDDED_HUB_ID
 
 DEFAULTS = {
     "lora_r": 64,
@@ -114,8 +117,6 @@ def load_records(path: str | Path) -> list[dict[str, Any]]:
 
 def resolve_base(name: str) -> tuple[str, str]:
     """(what to load, what to write as the adapter's base_model_name_or_path)."""
-    from agentdistill.distill import embedded
-
     if embedded.is_embedded_name(name):
         return str(embedded.prepare_embedded()), EMBEDDED_HUB_ID
     if name.startswith("agentdistill/"):
@@ -201,8 +202,6 @@ def build_trainer(model: Any, tokenizer: Any, records: list[dict[str, Any]], con
     from datasets import Dataset
     from trl import SFTTrainer
 
-    from agentdistill.distill.chat_templates import check_template, training_template
-
     original = original_template or tokenizer.chat_template
     family, template = training_template(tokenizer, original)
     check_template(tokenizer, template, original, records[0]["messages"])
@@ -263,8 +262,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.trainer_utils import get_last_checkpoint
-
-    from agentdistill.distill.paths import sha256_file
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if args.threads:

@@ -46,6 +46,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentdistill.solvers.agent.loop import system_prompt
+from agentdistill.tasks._core.benchmark import task_ref
+
 DEFAULT_TASKS = ("math_train", "hotpotqa_train")
 DROP_REASONS = ("error", "parse_error", "max_steps", "incorrect", "no_assistant_turn")
 STATS_KEY = "agentdistill_stats"
@@ -84,8 +87,6 @@ def _plain_messages(messages: list[Any]) -> list[dict[str, str]]:
 
 
 def student_system_prompt(domain: str) -> str:
-    from agentdistill.solvers.agent.loop import system_prompt
-
     return system_prompt("student", domain)
 
 
@@ -262,14 +263,6 @@ def finish(conv: Conversion, out: str | Path) -> dict[str, Any]:
 # --- running the teacher ------------------------------------------------------------------------------------------
 
 
-def task_spec(name: str) -> str:
-    """A shipped task name -> its task file (`<file>@<name>`); anything else is passed to inspect as is."""
-    import agentdistill.tasks as tasks_pkg
-
-    path = Path(tasks_pkg.__file__).parent / name / f"{name}.py"
-    return f"{path}@{name}" if path.is_file() else name
-
-
 def _kv(pairs: list[str] | None) -> dict[str, Any]:
     import yaml
 
@@ -321,7 +314,7 @@ def run_teacher(
     args = teacher_task_args(solver, ftp, max_steps, solver_args or {})
     args.update(task_args or {})
     success, _ = eval_set(
-        tasks=[task_spec(name) for name in tasks],
+        tasks=[task_ref(name) for name in tasks],
         log_dir=log_dir,
         model=model,
         model_args=model_args or {},

@@ -33,7 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentdistill.leaderboard.build import main as build_main
 from agentdistill.leaderboard.runs import GRID_METADATA_KEY, adapter_base, format_size, method_name, parse_size_text, short_model_name, size_from_name
+from agentdistill.tasks._core.benchmark import task_ref
 
 
 @dataclass
@@ -121,19 +123,6 @@ def parse_config(raw: dict[str, Any]) -> GridConfig:
     )
 
 
-def task_spec(name: str) -> str:
-    """`hotpotqa` -> `<tasks dir>/hotpotqa/hotpotqa.py@hotpotqa`; a path or `file.py@name` passes through."""
-    if os.path.exists(name.split("@")[0]):
-        return name
-    import agentdistill.tasks as tasks_pkg
-
-    folder = Path(next(iter(tasks_pkg.__path__)))
-    file = folder / name / f"{name}.py"
-    if not file.is_file():
-        raise FileNotFoundError(f"grid: no task file for {name!r} (looked for {file})")
-    return f"{file}@{name}"
-
-
 def cell_dir(config: GridConfig, model: ModelEntry, method: MethodEntry) -> str:
     return os.path.join(config.log_dir, slug(short_model_name(model.name)), slug(method.name))
 
@@ -161,7 +150,7 @@ def run_grid(config: GridConfig, dry_run: bool = False) -> bool:
     from inspect_ai import eval_set
     from inspect_ai.solver import SolverSpec
 
-    tasks = [task_spec(t) for t in config.tasks]
+    tasks = [task_ref(t) for t in config.tasks]
     all_ok = True
     for model, method, folder, done in plan(config):
         missing = [t for t in config.tasks if t not in done]
@@ -211,7 +200,6 @@ def main(argv: list[str] | None = None) -> int:
         config.limit = args.limit
     ok = run_grid(config, dry_run=args.dry_run)
     if args.leaderboard and not args.dry_run:
-        from agentdistill.leaderboard.build import main as build_main
 
         build_main([config.log_dir])
     return 0 if ok else 1

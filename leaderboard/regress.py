@@ -25,7 +25,6 @@ within `--error-tol` (default 0). Any drift prints a readable diff and exits 1;
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import math
 import os
@@ -37,7 +36,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agentdistill.core.inspect_compat import find_registered
 from agentdistill.leaderboard.table import TEST_TASKS
+from agentdistill.tasks._core import load_samples
+from agentdistill.tasks._core.benchmark import load_task_module, task_file
+from agentdistill.tasks._core.factory import registered_solver
 
 BASELINE_DIR = Path(__file__).resolve().parent / "baseline"
 DEFAULT_MODEL = "agentdistill/smollm2-135m"
@@ -62,16 +65,9 @@ def pick_ids(task: str, ids: list[str], k: int, seed: int) -> list[str]:
 
 def load_task(name: str, **task_args: Any):
     """The task `name` from tasks/<name>/<name>.py, called with task_args (a registered inspect Task)."""
-    from agentdistill.leaderboard.grid import task_spec
-
-    path = task_spec(name).rsplit("@", 1)[0]
-    spec = importlib.util.spec_from_file_location(f"_agentdistill_regress_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    from inspect_ai._util.registry import is_registry_object, registry_info
-
+    module = load_task_module(task_file(name))
     for obj in vars(module).values():  # the @task registered as `name` (its function may be named otherwise)
-        if callable(obj) and is_registry_object(obj) and registry_info(obj).name.split("/")[-1] == name:
+        if callable(obj) and find_registered("task", name) is obj:
             return obj(**task_args)
     return getattr(module, name)(**task_args)
 
@@ -167,15 +163,10 @@ def _takes(solver: str, arg: str) -> bool:
     """Whether the registered solver `solver` (bare or agentdistill/...) has a parameter `arg`."""
     import inspect as pyinspect
 
-    import agentdistill.solvers.registry  # noqa: F401  (registers the package's solvers)
-    from inspect_ai._util.registry import registry_lookup
-
-    from agentdistill.tasks._core.factory import registered_solver
-
     name = registered_solver(solver)
     if name is None:
         return False
-    params = pyinspect.signature(registry_lookup("solver", name)).parameters
+    params = pyinspect.signature(find_registered("solver", name)).parameters
     return arg in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
@@ -238,8 +229,6 @@ def baseline_path(solver: str, directory: Path = BASELINE_DIR) -> Path:
 
 
 def _sample_ids(task: str) -> list[str]:
-    from agentdistill.tasks._core.data import load_samples
-
     return [str(s.id) for s in load_samples(task, "local")]
 
 

@@ -8,7 +8,7 @@ import os
 from collections import defaultdict
 from datetime import datetime, timezone
 
-from agentdistill.leaderboard.table import STAT_COLUMNS, Table, cell_text, footnotes
+from agentdistill.leaderboard.table import STAT_COLUMNS, Table, footnotes
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 24px; color: #1d232a; }

@@ -6,7 +6,7 @@ new tokens. `cot_messages()` builds the conversation and is reused by the RAG so
 passes retrieved passages).
 
 `cot_sc` draws k samples (default 5) in one request (`num_choices`), extracts and normalises
-each sample's answer with `agentdistill.tasks._core.answers`, and takes the majority; ties go
+each sample's answer with `agentdistill.core.answers`, and takes the majority; ties go
 to the answer whose first sample came first (deterministic). It sets
 `state.metadata["final_answer"]` and records every sample, its answer and the vote counts in
 `state.metadata["cot_sc"]`.
@@ -17,47 +17,19 @@ from __future__ import annotations
 from collections import Counter
 from inspect_ai.model import (
     ChatMessage,
-    ChatMessageSystem,
-    ChatMessageUser,
     GenerateConfig,
     ModelOutput,
     get_model,
 )
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
-from agentdistill.solvers.stats import record
+from agentdistill.core.answers import extract_answer, normalize_answer
+from agentdistill.core.stats import record
+from agentdistill.tasks._core.prompts import COT_MAX_TOKENS, cot_messages
 
-COT_SYSTEM_PROMPT = "You are a helpful assistant who solves problems by reasoning carefully, step by step."
-
-COT_MATH_PROMPT = (
-    "Solve the following math problem. Think step by step and show your reasoning. "
-    "At the end, give the final answer inside <answer></answer> tags, written as an exact "
-    "value in \\boxed{}, for example <answer>\\boxed{42}</answer>.\n\n"
-    "Problem: {question}"
-)
-
-COT_FACTUAL_PROMPT = (
-    "Answer the following question. Think step by step and show your reasoning. "
-    "At the end, give the final answer inside <answer></answer> tags: a short phrase such as "
-    "a name, a date, a number or yes/no, for example <answer>Paris</answer>.\n\n"
-    "Question: {question}"
-)
-
-COT_PASSAGES_PROMPT = "Here are passages that may help you answer:\n\n{passages}\n\n"
-
-COT_MAX_TOKENS = 4096
 COT_SC_DEFAULT_K = 5
 COT_SC_DEFAULT_TEMPERATURE = 0.7
 COT_SC_DEFAULT_TOP_P = 0.95
-
-
-def cot_messages(question: str, domain: str, passages: str | None = None) -> list[ChatMessage]:
-    """System + user messages of the CoT prompt (`passages` prepended to the question for RAG)."""
-    template = COT_MATH_PROMPT if domain == "math" else COT_FACTUAL_PROMPT
-    user = template.replace("{question}", question.strip())
-    if passages:
-        user = COT_PASSAGES_PROMPT.replace("{passages}", passages.strip()) + user
-    return [ChatMessageSystem(content=COT_SYSTEM_PROMPT), ChatMessageUser(content=user)]
 
 
 def _domain(state: TaskState) -> str:
@@ -95,8 +67,6 @@ def majority_vote(answers: list[str | None], domain: str) -> tuple[int | None, d
     votes; a tie goes to the key whose first sample came first. Returns (None, {}, keys)
     when no sample has an answer.
     """
-    from agentdistill.tasks._core.answers import normalize_answer
-
     keys = [normalize_answer(a, domain) if a is not None and a.strip() else None for a in answers]
     counts = Counter(k for k in keys if k)
     if not counts:
@@ -142,8 +112,6 @@ def cot_sc(
     """
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        from agentdistill.tasks._core.answers import extract_answer
-
         domain = _domain(state)
         state.messages = cot_messages(state.input_text, domain)
         config = GenerateConfig(temperature=temperature, top_p=top_p, max_tokens=max_tokens)

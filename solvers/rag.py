@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
-from agentdistill.solvers import stats
+from agentdistill.core import stats
+from agentdistill.solvers.cot import record_tokens
 from agentdistill.solvers.retrieval import DEFAULT_K, asearch, format_results
 from agentdistill.solvers.retrieval.tool import error_observation, resolve_spec
+from agentdistill.tasks._core.prompts import COT_MAX_TOKENS, cot_messages
 
 RETRIEVED_KEY = "retrieved_passages"
 
@@ -32,8 +34,6 @@ def rag(retriever: str | None = None, k: int = DEFAULT_K, max_tokens: int | None
     """
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        from agentdistill.solvers.cot import COT_MAX_TOKENS, cot_messages, record_tokens
-
         question = state.input_text
         domain = state.metadata.get("domain", "factual")
         try:

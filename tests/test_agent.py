@@ -12,9 +12,9 @@ from inspect_ai import Task, eval
 from inspect_ai.dataset import Sample
 from inspect_ai.model import get_model
 
-import agentdistill.solvers.registry  # noqa: F401  (registers the scripted model and the solvers)
+import agentdistill.registry  # noqa: F401  (registers the scripted model and the solvers)
 from agentdistill.solvers.agent.solvers import agent, agent_ftp, agent_sag
-from agentdistill.solvers.stats import run_stats, stats_of
+from agentdistill.core.stats import run_stats, stats_of
 
 SANDBOX = os.environ.get("AGENTDISTILL_TEST_SANDBOX", "bwrap")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from inspect_ai.log import list_eval_logs, read_eval_log
 
-from agentdistill.solvers.stats import STAT_KEYS
+from agentdistill.core.stats import STAT_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 N, MAX_STEPS, MAX_TOKENS, LIMIT = 4, 2, 64, 3

@@ -350,7 +350,7 @@ def lm_eval_tasks(request) -> dict[str, Any]:
 
 @pytest.mark.parametrize("name", [n for n in TASKS if is_test_task(n)])
 def test_lm_eval_twin(name, lm_eval_tasks):
-    from agentdistill.solvers.cot import COT_MAX_TOKENS, cot_messages
+    from agentdistill.tasks._core.prompts import COT_MAX_TOKENS, cot_messages
 
     path = task_dir(name) / f"{name}.yaml"
     assert path.is_file(), f"{path}: a test task ships its lm-eval twin (see CONTRIBUTING.md)"

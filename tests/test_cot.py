@@ -12,16 +12,9 @@ from inspect_ai import Task, eval
 from inspect_ai.dataset import Sample
 from inspect_ai.model import get_model
 
-from agentdistill.solvers.cot import (
-    COT_FACTUAL_PROMPT,
-    COT_MATH_PROMPT,
-    COT_SYSTEM_PROMPT,
-    cot,
-    cot_messages,
-    cot_sc,
-    majority_vote,
-)
-from agentdistill.solvers.stats import STATS_KEY
+from agentdistill.solvers.cot import cot, cot_sc, majority_vote
+from agentdistill.tasks._core.prompts import COT_FACTUAL_PROMPT, COT_MATH_PROMPT, COT_SYSTEM_PROMPT, cot_messages
+from agentdistill.core.stats import STATS_KEY
 from agentdistill.tasks._core.scorers import math_scorer
 
 REPO = Path(__file__).resolve().parents[1]

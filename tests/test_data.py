@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agentdistill.tasks._core import data
-from agentdistill.tasks._core.answers import math_equal
+from agentdistill.core.answers import math_equal
 from agentdistill.tasks._core.data import DataError, SPECS, load_hub, load_samples, sha256_file
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

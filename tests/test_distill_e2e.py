@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import agentdistill.solvers.registry  # noqa: F401
+import agentdistill.registry  # noqa: F401
 from agentdistill.distill import train as tr
 from agentdistill.tasks._core.data import sha256_file
 from agentdistill.distill import trajectories as tj

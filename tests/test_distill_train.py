@@ -31,7 +31,7 @@ ASSISTANT = [m["content"] for m in TRAJECTORY if m["role"] == "assistant"]
 def _smollm2_tokenizer():
     from transformers import AutoTokenizer
 
-    from agentdistill.distill import embedded
+    from agentdistill.models import embedded
 
     folder = embedded.embedded_dir()
     if folder.is_dir():
@@ -188,7 +188,7 @@ def test_adapter_is_served_by_the_model_api(tiny_base, tmp_path):
 
     from inspect_ai.model import GenerateConfig, get_model
 
-    import agentdistill.solvers.registry  # noqa: F401
+    import agentdistill.registry  # noqa: F401
 
     data = tmp_path / "traj.jsonl"
     data.write_text(json.dumps({"messages": TRAJECTORY}) + "\n")

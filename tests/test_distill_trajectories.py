@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import agentdistill.solvers.registry  # noqa: F401  (scripted model, solvers)
+import agentdistill.registry  # noqa: F401  (scripted model, solvers)
 from agentdistill.distill import trajectories as tj
 
 SAMPLES = ["hard-0", "hard-1", "hard-2", "hard-3", "hard-4"]

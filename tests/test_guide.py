@@ -1,7 +1,7 @@
 """CONTRIBUTING.md, followed literally: its `guide:run` blocks run in order, as written, in a temporary copy.
 
 The copy is a folder with `tasks/` copied from the repository and `.venv`, `tests`, `pyproject.toml` linked to the
-real ones, plus `solvers/registry.py` copied (the guide appends its registry line there, never to the real file).
+real ones, plus `src/agentdistill/registry.py` copied (the guide appends its registry line there, never to the real file).
 AGENTDISTILL_TASKS_DIR points the conformance suite (and the lm-eval loader) at the copied `tasks/`. Checked:
 every block exits 0; `inspect eval` wrote a log of the new task with all items scored correct; the conformance suite
 discovered the new task and the new solver and passed them.
@@ -33,7 +33,7 @@ def test_guide_has_the_steps():
     assert len(blocks) >= 9
     for step in ("tasks/tinyarith/data/tinyarith.jsonl", "manifest.json", "tasks/tinyarith/tinyarith.py",
                  "tasks/tinyarith/README.md", "tasks/tinyarith/tinyarith.yaml", "inspect eval tasks/tinyarith",
-                 "test_conformance.py -k tinyarith", "solvers/direct.py", "solvers/registry.py"):
+                 "test_conformance.py -k tinyarith", "solvers/direct.py", "src/agentdistill/registry.py"):
         assert step in text, step
 
 

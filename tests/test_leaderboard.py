@@ -10,7 +10,7 @@ import pytest
 from agentdistill.leaderboard.build import build
 from agentdistill.leaderboard.build import main as leaderboard_main
 from agentdistill.leaderboard.runs import format_size, method_name, parse_size, read_runs
-from agentdistill.leaderboard.synthetic import synthetic_log, write_log
+from synthetic_logs import synthetic_log, write_log
 from agentdistill.leaderboard.table import FACTUAL_TASKS, MATH_TASKS, TEST_TASKS, build_table, cell_text, to_markdown
 
 SMALL = "hf/Qwen/Qwen2.5-0.5B-Instruct"

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from agentdistill.leaderboard.build import build
-from agentdistill.leaderboard.synthetic import synthetic_log, write_log
+from synthetic_logs import synthetic_log, write_log
 from agentdistill.leaderboard.table import TEST_TASKS
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -94,7 +94,7 @@ def test_lm_eval_and_inspect_cot_agree_on_the_embedded_model(tmp_path, monkeypat
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
-    from agentdistill.distill.embedded import prepare_embedded
+    from agentdistill.models.embedded import prepare_embedded
     from agentdistill.tasks._core.lm_eval_utils import score_completion
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
@@ -176,8 +176,8 @@ def test_a_distilled_adapter_runs_under_lm_eval_peft_and_inspect_alike(tmp_path,
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
-    from agentdistill.distill.cli import main as cli
-    from agentdistill.distill.embedded import prepare_embedded
+    from agentdistill.cli import main as cli
+    from agentdistill.models.embedded import prepare_embedded
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.chdir(ROOT)

@@ -13,8 +13,8 @@ from inspect_ai.model import ChatMessageAssistant, ChatMessageSystem, ChatMessag
 from inspect_ai.scorer import includes
 from inspect_ai.solver import generate
 
-from agentdistill.distill import embedded
-from agentdistill.distill.scripted import load_script
+from agentdistill.models import embedded
+from agentdistill.models.scripted import load_script
 
 
 def run(coro):
@@ -125,7 +125,7 @@ def test_scripted_in_eval_per_sample_sequences_and_target(tmp_path, log_dir):
 
 
 def test_resolve_model_local_folder_adapter_and_hub_id(tmp_path, monkeypatch):
-    from agentdistill.distill import hf_model
+    from agentdistill.models import hf_model
 
     monkeypatch.setattr(hf_model, "prepare_embedded", lambda: tmp_path / "embedded")
     base = tmp_path / "base"

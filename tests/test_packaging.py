@@ -46,7 +46,7 @@ def test_no_generic_top_level_modules(tmp_path):
 
 def test_inspect_entry_point_registers_solvers_models_and_sandboxes():
     eps = [ep for ep in entry_points(group="inspect_ai") if ep.name == "agentdistill"]
-    assert eps and eps[0].value == "agentdistill.solvers.registry"
+    assert eps and eps[0].value == "agentdistill.registry"
     eps[0].load()
     from inspect_ai._util.registry import registry_find, registry_lookup, registry_unqualified_name
 

@@ -226,7 +226,7 @@ def test_coverage_on_real_task_items(monkeypatch, capsys, bm25_embedded, tmp_pat
 
 
 def test_cli_lists_retrieval_commands(capsys):
-    from agentdistill.distill.cli import main
+    from agentdistill.cli import main
 
     assert main(["--help"]) == 0
     out = capsys.readouterr().out

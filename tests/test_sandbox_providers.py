@@ -17,7 +17,7 @@ from inspect_ai.scorer import match
 from inspect_ai.solver import TaskState, solver
 from inspect_ai.util import SandboxConnection
 
-import agentdistill.solvers.registry  # noqa: F401  (registers the providers)
+import agentdistill.registry  # noqa: F401  (registers the providers)
 from agentdistill.solvers.sandbox import (
     COMPOSE_FILE,
     DEFAULT_SANDBOX,

@@ -15,7 +15,7 @@ from inspect_ai.model._model import init_model_roles
 from inspect_ai.scorer import Target
 from inspect_ai.solver import TaskState, generate
 
-from agentdistill.tasks._core.answers import cover_em, exact_match, extract_answer, normalize_answer, token_f1
+from agentdistill.core.answers import cover_em, exact_match, extract_answer, normalize_answer, token_f1
 from agentdistill.tasks._core.data import load_samples
 from agentdistill.tasks._core.scorers import PAPER_JUDGE_MODEL, factual_scorer, parse_judge_reply
 

@@ -13,7 +13,7 @@ from inspect_ai.model import ModelOutput
 from inspect_ai.scorer import CORRECT, INCORRECT, Target
 from inspect_ai.solver import TaskState
 
-from agentdistill.tasks._core.answers import extract_answer, math_equal, normalize_answer, strip_math
+from agentdistill.core.answers import extract_answer, math_equal, normalize_answer, strip_math
 from agentdistill.tasks._core.scorers import math_scorer
 
 TASKS = Path(__file__).resolve().parent.parent / "tasks"
@@ -205,11 +205,21 @@ def test_math_scorer_uses_final_answer_then_extraction():
 
 def test_a_sympy_worker_killed_while_idle_is_replaced():
     # a worker killed from outside between two checks must not turn a true equality into False
-    from agentdistill.tasks._core import answers
+    from agentdistill.core.answers import math_equal, sympy_pool
 
     pred, gold_text = "(3, pi/2)", r"\left( 3, \frac{\pi}{2} \right)"
-    assert answers.math_equal(pred, gold_text)
-    for worker in list(answers._POOL._idle):
+    assert math_equal(pred, gold_text)
+    for worker in list(sympy_pool._POOL._idle):
         worker.proc.kill()
         worker.proc.wait()
-    assert answers.math_equal(pred, gold_text)
+    assert math_equal(pred, gold_text)
+
+
+def test_infinity_is_not_rewritten_twice():
+    # "infinity" once became "\\inftyty" (the "inf" inside the inserted "\\infty" matched again)
+    from agentdistill.core.answers import math_equal
+
+    assert math_equal("infinity", r"\infty")
+    assert math_equal("-infinity", r"-\infty")
+    assert math_equal("inf", r"\infty")
+    assert not math_equal("infinity", "0")

@@ -27,11 +27,12 @@ from agentdistill.solvers.agent.loop import (
     observe,
     output_tokens,
 )
-from agentdistill.tasks._core.answers import normalize_answer
+from agentdistill.core.answers import normalize_answer
 
 
 class GreedyChooser:
     name = "greedy"
+    samples_candidates = False
 
     def __init__(self, config: GenerateConfig | None = None):
         self.config = config or GenerateConfig()
@@ -66,6 +67,7 @@ class SAGChooser:
     temperature: float = 0.4
     top_p: float = 0.8
     name: str = "sag"
+    samples_candidates: bool = True
 
     async def sample(self, ctx: StepContext) -> tuple[list[tuple[str, str | None]], int]:
         config = ctx.config.merge(GenerateConfig(temperature=self.temperature, top_p=self.top_p, num_choices=self.n))

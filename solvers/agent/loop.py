@@ -28,30 +28,17 @@ from inspect_ai.model import (
 )
 from inspect_ai.solver import TaskState
 
-from agentdistill.solvers import stats
+from agentdistill.core import stats
+from agentdistill.core.answers import extract_answer
 from agentdistill.solvers.agent import prompts
 from agentdistill.solvers.agent.parse import ParseError, normalize_turn, parse_action
+from agentdistill.solvers.retrieval import make_web_search
+from agentdistill.solvers.sandbox.acquire import acquire_interpreter, release_interpreter
+from agentdistill.tasks._core.prompts import cot_messages
 
 logger = logging.getLogger(__name__)
 
 AGENT_KEY = "agent"
-# A counter kept inside the interpreter, so calls are counted per candidate (forked with it) and only the committed
-# trajectory's calls survive; read once at the end of the episode.
-_CALLS_NAME = "__agentdistill_tool_calls__"
-_COUNTING_SETUP = """\
-{calls} = {{}}
-def _agentdistill_counted(name, fn):
-    def wrapper(*args, **kwargs):
-        {calls}[name] = {calls}.get(name, 0) + 1
-        return fn(*args, **kwargs)
-    wrapper.__name__ = fn.__name__ if hasattr(fn, "__name__") else name
-    wrapper.__doc__ = getattr(fn, "__doc__", None)
-    return wrapper
-{wraps}
-del _agentdistill_counted
-"""
-
-
 class Interpreter(Protocol):
     """What the loop needs of the sandbox client (`agentdistill.solvers.sandbox`)."""
 
@@ -126,6 +113,7 @@ class StepContext:
 
 class ActionChooser(Protocol):
     name: str
+    samples_candidates: bool  # several candidates per step (SAG): the loop reports valid candidates per step
 
     async def choose(self, ctx: StepContext) -> StepOutcome: ...
 
@@ -233,90 +221,11 @@ def default_tools(domain: str, settings: AgentSettings) -> dict[str, Callable[..
         return dict(settings.tools)
     if domain != "factual":
         return {}
-    from agentdistill.solvers.retrieval import make_web_search
-
     return {"web_search": make_web_search(settings.retriever, k=settings.k)}
-
-
-_NO_SANDBOX_WARNING = (
-    "agent: the task has no sandbox (e.g. `--solver agent...` replaced a task created for a solver without one); "
-    "running the code in a private bwrap sandbox per sample. Pass --sandbox bwrap|docker|local to choose."
-)
-_OWNED_ENV = "_agentdistill_agent_owned_env"
-_OWNED_INTERP = "_agentdistill_agent_owned_interpreter"
-
-
-async def default_interpreter(tools: dict[str, Callable[..., Awaitable[str]]]) -> Interpreter:
-    """The sample's interpreter in the task's sandbox; with no sandbox configured, a bwrap one owned by the episode."""
-    from inspect_ai.util import sandbox
-
-    from agentdistill.solvers.sandbox import BwrapSandbox, SandboxError, interpreter_for_sample, open_interpreter
-
-    try:
-        return await interpreter_for_sample(tools)
-    except SandboxError:
-        # inspect hands solvers its event-logging proxy around the environment; open the worker in the environment
-        # itself, owned (closed) by this episode
-        env = sandbox()
-        inner = getattr(env, "_sandbox", env)
-        if inner is env:
-            raise
-        interp = await open_interpreter(inner, tools)
-        setattr(interp, _OWNED_INTERP, True)
-        return interp
-    except ProcessLookupError:  # inspect: no sandbox environment for this sample
-        global _warned_no_sandbox
-        if not _warned_no_sandbox:
-            _warned_no_sandbox = True
-            logger.warning(_NO_SANDBOX_WARNING)
-        env = BwrapSandbox()
-        await env.start()
-        try:
-            interp = await open_interpreter(env, tools)
-        except BaseException:
-            await env.stop()
-            raise
-        setattr(interp, _OWNED_ENV, env)
-        return interp
-
-
-_warned_no_sandbox = False
-
-
-async def release_interpreter(interp: Interpreter) -> None:
-    """Stop a sandbox the episode started itself (the task's own sandboxes are cleaned up by inspect)."""
-    env = getattr(interp, _OWNED_ENV, None)
-    if env is not None:
-        await env.stop()  # closes the interpreter too
-    elif getattr(interp, _OWNED_INTERP, False):
-        await interp.close()
-
-
-async def _install_counters(interp: Interpreter, names: list[str]) -> bool:
-    if not names:
-        return False
-    wraps = "\n".join(f"{name} = _agentdistill_counted({name!r}, {name})" for name in names)
-    result = await interp.run(_COUNTING_SETUP.format(calls=_CALLS_NAME, wraps=wraps))
-    return result.error is None
-
-
-async def _read_counters(interp: Interpreter) -> dict[str, int]:
-    result = await interp.run(f"dict({_CALLS_NAME})")
-    if result.error or not result.value:
-        return {}
-    try:
-        import ast
-
-        counts = ast.literal_eval(result.value)
-    except (ValueError, SyntaxError):
-        return {}
-    return {str(k): int(v) for k, v in counts.items()} if isinstance(counts, dict) else {}
 
 
 async def ftp_prefix(model: Model, state: TaskState, domain: str, max_tokens: int | None) -> tuple[str | None, int]:
     """Run the CoT prompt and return (the first-thought prefill, tokens generated)."""
-    from agentdistill.solvers.cot import cot_messages
-
     # Only the first paragraph is used: stop at the first blank line (a leading blank line cannot stop it, as
     # providers apply stop strings to generated text and the model rarely opens with one; if it does, no prefix).
     output = await model.generate(
@@ -337,8 +246,6 @@ async def final_answer_fallback(model: Model, state: TaskState, domain: str, max
     output = await model.generate([*state.messages, ask], config=GenerateConfig(max_tokens=max_tokens))
     state.messages.append(ask)
     state.messages.append(ChatMessageAssistant(content=output.completion, model=str(model), source="generate"))
-    from agentdistill.tasks._core.answers import extract_answer
-
     answer = extract_answer(output.completion, domain)
     if answer:
         state.metadata["final_answer"] = str(answer)
@@ -354,7 +261,7 @@ async def run_agent(
 ) -> TaskState:
     domain = state.metadata.get("domain") or "math"
     tools = default_tools(domain, settings)
-    interp = await (interpreter_factory or default_interpreter)(tools)
+    interp = await (interpreter_factory or acquire_interpreter)(tools)
     try:
         return await _episode(state, chooser, settings, interp, domain, sorted(tools))
     finally:
@@ -365,7 +272,6 @@ async def _episode(
     state: TaskState, chooser: ActionChooser, settings: AgentSettings, interp: Interpreter, domain: str, tools: list[str]
 ) -> TaskState:
     model = get_model()
-    counting = await _install_counters(interp, tools)
     question = state.input_text
     state.messages = [
         ChatMessageSystem(content=system_prompt(settings.prompt, domain)),
@@ -407,6 +313,8 @@ async def _episode(
             steps=1,
             parse_errors=int(chosen.parse_error is not None),
             exec_errors=int(chosen.exec_error is not None),
+            # counted on the host as the sandbox relays each call, for the chosen candidate only
+            web_search_calls=int(getattr(chosen.result, "tool_calls", {}).get("web_search", 0)),
         )
         log["steps"].append(
             {
@@ -428,9 +336,6 @@ async def _episode(
             break
         state.messages.append(ChatMessageUser(content=prompts.OBSERVATION_TEMPLATE.format(observation=chosen.observation)))
 
-    if counting:
-        counts = await _read_counters(interp)
-        stats.record(state, web_search_calls=counts.get("web_search", 0))
     if final is not None:
         state.metadata["final_answer"] = final.final_answer
         state.output = ModelOutput.from_content(model=str(model), content=final.final_answer or "")
@@ -441,6 +346,6 @@ async def _episode(
         tokens += await final_answer_fallback(model, state, domain, settings.max_tokens)
     state.output.usage = ModelUsage(output_tokens=tokens, total_tokens=tokens)
     stats.record(state, tokens_generated=tokens)
-    if chooser.name == "sag":
+    if chooser.samples_candidates:
         stats.set_stat(state, sag_valid_candidates=sum(valid_counts) / max(len(valid_counts), 1))
     return state

@@ -19,9 +19,9 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable
 
-from agentdistill.distill.paths import cache_dir
+from agentdistill.core.paths import cache_dir
 
-from agentdistill.distill.paths import sha256_file
+from agentdistill.core.paths import sha256_file
 
 log = logging.getLogger(__name__)
 

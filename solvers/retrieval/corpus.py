@@ -22,7 +22,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from agentdistill.distill.paths import sha256_file
+from agentdistill.core.paths import sha256_file
 
 log = logging.getLogger(__name__)
 

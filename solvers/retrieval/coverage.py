@@ -17,7 +17,8 @@ import sys
 import time
 from typing import Iterable, Sequence
 
-from agentdistill.tasks._core.answers import normalize_factual
+from agentdistill.core.answers import normalize_factual
+from agentdistill.tasks._core import load_samples
 
 from .base import DEFAULT_K
 
@@ -41,8 +42,6 @@ def contains(haystack: str, golds: Iterable[str]) -> bool:
 
 def load_items(task: str) -> list[tuple[str, str, list[str]]]:
     """(id, question, gold aliases) of a task's shipped sampled set."""
-    from agentdistill.tasks._core.data import load_samples
-
     items = []
     for sample in load_samples(task):
         target = sample.target

@@ -1,6 +1,6 @@
 """Code sandbox: a stateful CPython interpreter with forked candidates, isolated under bubblewrap or Docker.
 
-Agent-facing API (see client.py):
+Agent-facing API (client.py, acquire.py):
     interp = await interpreter_for_sample({"web_search": web_search})
     r = await interp.run(code)                      # ExecResult
     rs = await interp.run_candidates([c1, c2, ...]) # all forked from the same state, run in parallel
@@ -10,13 +10,13 @@ Providers (providers.py): `bwrap` (default, `DEFAULT_SANDBOX`), `docker` (our co
 `local` (unsafe).
 """
 
-from agentdistill.solvers.sandbox.client import (
-    ExecResult,
-    Interpreter,
-    SandboxError,
+from agentdistill.solvers.sandbox.acquire import (
+    acquire_interpreter,
     interpreter_for_sample,
     open_interpreter,
+    release_interpreter,
 )
+from agentdistill.solvers.sandbox.client import ExecResult, Interpreter, SandboxError
 from agentdistill.solvers.sandbox.providers import (
     COMPOSE_FILE,
     DEFAULT_SANDBOX,
@@ -33,7 +33,9 @@ __all__ = [
     "Interpreter",
     "SandboxError",
     "docker_worker_command",
+    "acquire_interpreter",
     "interpreter_for_sample",
+    "release_interpreter",
     "open_interpreter",
     "sandbox_spec",
 ]

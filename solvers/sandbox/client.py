@@ -1,5 +1,5 @@
 """Host side of the sandbox: `Interpreter` (async run / run_candidates / commit / discard / close) and
-`interpreter_for_sample(tools)`.
+the per-sample cache `close_sample_interpreter` clears (acquisition: `acquire.py`).
 
 The host talks to the worker (`worker.py`, running inside the sandbox) over one framed byte stream (a Unix socket
 into bwrap, a `docker exec -i` pipe, or a local pipe): no `sandbox().exec` per action. Host tools (`web_search`) are
@@ -12,7 +12,8 @@ import asyncio
 import json
 import logging
 import struct
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class ExecResult:
     final_answer: Any = None
     timed_out: bool = False
     committable: bool = True  # ran to the end and is alive: commit() can make its state the current one
+    tool_calls: dict[str, int] = field(default_factory=dict)  # host tools this candidate called, counted on the host
     notice: str | None = None  # e.g. "the interpreter was restarted and its variables are lost"
 
     @classmethod
@@ -127,6 +129,7 @@ class Interpreter:
         self._chan: Channel | None = None
         self._lock = asyncio.Lock()
         self._tool_tasks: set[asyncio.Task] = set()
+        self._tool_calls: dict[int, Counter[str]] = {}  # per candidate of the request in flight
         self.closed = False
         self.restarts = 0
 
@@ -203,6 +206,8 @@ class Interpreter:
 
     async def _run_tool(self, chan: Channel, req: dict) -> None:
         name = req.get("name")
+        if isinstance(req.get("cand"), int) and isinstance(name, str):
+            self._tool_calls.setdefault(req["cand"], Counter())[name] += 1
         fn = self.tools.get(name)
         value, error = None, None
         if fn is None:
@@ -238,11 +243,16 @@ class Interpreter:
     # agent API ---------------------------------------------------------------------------------------------------
     async def run_candidates(self, codes: list[str], timeout: float | None = None) -> list[ExecResult]:
         async with self._lock:
+            self._tool_calls = {}
             reply, notice = await self._guarded({"op": "run", "codes": list(codes), "timeout": timeout},
                                                 self._limit(timeout))
+            calls, self._tool_calls = self._tool_calls, {}
         if reply is None:
             return [ExecResult(error=f"InterpreterError: {notice}", committable=False, notice=notice) for _ in codes]
-        return [ExecResult.from_wire(r) for r in reply["results"]]
+        results = [ExecResult.from_wire(r) for r in reply["results"]]
+        for index, result in enumerate(results):
+            result.tool_calls = dict(calls.get(index, {}))
+        return results
 
     async def commit(self, index: int) -> bool:
         """Make candidate `index` the current state. False (state unchanged) when it cannot be committed
@@ -271,33 +281,6 @@ class Interpreter:
 
 # ------------------------------------------------------------------------------------------------ per sample
 _ATTR = "_agentdistill_interpreter"
-
-
-async def open_interpreter(env: Any, tools: dict[str, Tool] | None = None, **config: Any) -> Interpreter:
-    """A new interpreter inside the given inspect sandbox environment (bwrap, docker or local)."""
-    from agentdistill.solvers.sandbox.providers import channel_factory
-
-    factory, label = channel_factory(env)
-    return await Interpreter(factory, tools, label=label, **config).start()
-
-
-async def interpreter_for_sample(tools: dict[str, Tool] | None = None, **config: Any) -> Interpreter:
-    """The current sample's interpreter (created on first use in the sample's default sandbox, cached, and closed at
-    the sample's sandbox cleanup). Tools are the host functions exposed inside (e.g. {"web_search": fn})."""
-    from inspect_ai.util import sandbox
-
-    env = sandbox()
-    env = getattr(env, "_sandbox", env)  # the provider's object behind inspect's event-logging proxy
-    interp: Interpreter | None = getattr(env, _ATTR, None)
-    if interp is not None and not interp.closed:
-        missing = set(tools or {}) - set(interp.tools)
-        if not missing:
-            interp.tools.update(tools or {})
-            return interp
-        await interp.close()  # new tool names need a fresh namespace
-    interp = await open_interpreter(env, tools, **config)
-    setattr(env, _ATTR, interp)
-    return interp
 
 
 async def close_sample_interpreter(env: Any) -> None:

@@ -31,47 +31,20 @@ from pathlib import Path
 from typing import Any, Literal, Union, overload
 
 from inspect_ai.util import ExecResult as InspectExecResult
-from inspect_ai.util import SandboxEnvironment, SandboxEnvironmentSpec, sandboxenv
+from inspect_ai.util import SandboxEnvironment, sandboxenv
 from inspect_ai.util._sandbox.environment import SandboxEnvironmentConfigType
 
+from agentdistill.core.sandbox_spec import COMPOSE_FILE, DEFAULT_SANDBOX, DOCKER_DIR, UNSAFE_LOCAL_WARNING, sandbox_spec  # noqa: F401
 from agentdistill.solvers.sandbox.client import Channel, ChannelFactory, SandboxError, close_sample_interpreter
 
 logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 WORKER_FILE = HERE / "worker.py"
-DOCKER_DIR = HERE / "docker"
-COMPOSE_FILE = DOCKER_DIR / "compose.yaml"
-
-DEFAULT_SANDBOX = "bwrap"
 SANDBOX_WORKDIR = "/workspace"
 WORKER_PATH_IN_SANDBOX = "/opt/agentdistill/worker.py"
 PIDS_MAX = 256
 TMPFS_BYTES = 512 * 1024 * 1024
-UNSAFE_LOCAL_WARNING = (
-    "agentdistill: the 'local' sandbox runs model-written code directly on this machine with no isolation "
-    "(host files, host environment variables including API keys, network). Use 'bwrap' or 'docker' for anything "
-    "but trusted debugging."
-)
-
-
-def sandbox_spec(name: str | None = None) -> SandboxEnvironmentSpec:
-    """The inspect sandbox spec for a provider name.
-
-    `bwrap` (default) and `docker` carry the shipped compose file as their config: bwrap ignores it, and inspect
-    forwards a task's docker-compatible config to a `--sandbox docker` override, so `--sandbox docker` on the
-    command line runs our image. `local` is the unsafe host sandbox.
-    """
-    name = (name or DEFAULT_SANDBOX).strip()
-    if name == "local":
-        warnings.warn(UNSAFE_LOCAL_WARNING, stacklevel=2)
-        return SandboxEnvironmentSpec("local")
-    if name in ("bwrap", "docker"):
-        return SandboxEnvironmentSpec(name, str(COMPOSE_FILE))
-    if ":" in name:
-        kind, config = name.split(":", 1)
-        return SandboxEnvironmentSpec(kind, config)
-    return SandboxEnvironmentSpec(name)
 
 
 # ------------------------------------------------------------------------------------------------ helpers

@@ -1,39 +1,11 @@
-"""Shared machinery of the benchmark tasks: data loading, answer checking, scorers, task factory.
+"""Shared machinery of the benchmark tasks: the benchmark declaration, data loading, scorers, the task factory.
 
-Import what you need from the submodules (`answers`, `data`, `scorers`, `factory`); the
-names below are re-exported for convenience and are imported lazily so that
-`agentdistill.tasks._core.answers` stays cheap to import (solvers use it for voting).
+A task file needs only `Benchmark`, `HubSpec` and `benchmark_task` (CONTRIBUTING.md).
 """
 
-from __future__ import annotations
+from agentdistill.tasks._core.benchmark import Benchmark, DataError, HubSpec, find_benchmark, task_file, task_names
+from agentdistill.tasks._core.data import load_samples
+from agentdistill.tasks._core.factory import benchmark_task
 
-from typing import Any
-
-__all__ = [
-    "benchmark_task",
-    "extract_answer",
-    "normalize_answer",
-    "math_equal",
-    "load_samples",
-    "math_scorer",
-    "factual_scorer",
-]
-
-_LAZY = {
-    "benchmark_task": "factory",
-    "extract_answer": "answers",
-    "normalize_answer": "answers",
-    "math_equal": "answers",
-    "load_samples": "data",
-    "math_scorer": "scorers",
-    "factual_scorer": "scorers",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        module = importlib.import_module(f"{__name__}.{_LAZY[name]}")
-        return getattr(module, name)
-    raise AttributeError(name)
+__all__ = ["Benchmark", "DataError", "HubSpec", "benchmark_task", "find_benchmark", "load_samples", "task_file",
+           "task_names"]

@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from inspect_ai import Task
-from inspect_ai._util.registry import registry_lookup
 from inspect_ai.dataset import MemoryDataset
 from inspect_ai.solver import Solver
-from inspect_ai.solver._solver import solver_create
 
-from agentdistill.solvers.stats import run_stats
-from agentdistill.tasks._core.data import load_samples, task_spec
+from agentdistill.core.inspect_compat import create_solver, find_registered
+from agentdistill.core.sandbox_spec import sandbox_spec
+from agentdistill.core.stats import run_stats
+from agentdistill.tasks._core.benchmark import Benchmark
+from agentdistill.tasks._core.data import load_samples, resolve_benchmark
 from agentdistill.tasks._core.scorers import factual_scorer, math_scorer
 
 PACKAGE = "agentdistill"
@@ -37,8 +38,6 @@ def sandbox_for(name: str | None = None) -> Any:
     Goes through the sandbox room's `sandbox_spec`, which attaches the shipped compose file so
     that a `--sandbox docker` override (or `-T sandbox=docker`) runs the project's image.
     """
-    from agentdistill.solvers.sandbox import sandbox_spec  # owned by the sandbox room
-
     return sandbox_spec(name)
 
 
@@ -53,7 +52,7 @@ def _solver_candidates(solver: str) -> list[str]:
 
 def registered_solver(solver: str) -> str | None:
     """The registry name a solver name resolves to (a bare name tries `agentdistill/<name>` first), or None."""
-    return next((name for name in _solver_candidates(solver) if registry_lookup("solver", name) is not None), None)
+    return next((name for name in _solver_candidates(solver) if find_registered("solver", name) is not None), None)
 
 
 def resolve_solver(solver: str | Solver, solver_args: dict[str, Any] | None = None) -> Solver:
@@ -65,10 +64,10 @@ def resolve_solver(solver: str | Solver, solver_args: dict[str, Any] | None = No
         return solver
     name = registered_solver(solver)
     if name is not None:
-        return solver_create(name, **args)
+        return create_solver(name, **args)
     raise ValueError(
         f"solver {solver!r} is not registered (looked for {', '.join(_solver_candidates(solver))}); "
-        "is the agentdistill package installed and its module listed in solvers/registry.py?"
+        "is the agentdistill package installed and its module listed in src/agentdistill/registry.py?"
     )
 
 
@@ -79,7 +78,7 @@ def _solver_name(solver: str | Solver) -> str:
 
 
 def benchmark_task(
-    name: str,
+    benchmark: Benchmark | str,
     solver: str | Solver = "cot",
     source: str = "local",
     judge: str | None = "auto",
@@ -87,33 +86,33 @@ def benchmark_task(
     data_dir: str | Path | None = None,
     **solver_args: Any,
 ) -> Task:
-    """An inspect Task for one of the ten benchmarks.
+    """An inspect Task for a benchmark declared by a task folder.
 
     Args:
-      name: task name (a key of `data.SPECS`).
+      benchmark: the folder's `BENCHMARK` (or a task name: the folder's declaration is looked up).
       solver: registered solver name (default "cot") or a Solver.
-      source: "local" (the paper's sampled set shipped in tasks/<name>/data) or "hub".
+      source: "local" (the sampled set shipped in the folder's data/) or "hub" (upstream, declared by `hub=`).
       judge: factual tasks only: "auto", "off" or a judge model name (see factual_scorer).
       sandbox: "auto" = the package's default sandbox for code-running solvers (agent*),
         none otherwise; None/"none" = no sandbox; anything else is passed to inspect.
         `inspect eval ... --sandbox X` overrides it.
-      data_dir: the folder holding `<name>.jsonl` and `manifest.json` (default
-        tasks/<name>/data); a task folder added later passes its own (see CONTRIBUTING.md).
+      data_dir: other data for the same benchmark (a folder with `<name>.jsonl` and `manifest.json`).
       **solver_args: passed to the solver (e.g. k=8 for cot_sc).
     """
-    data_dir = Path(data_dir) if data_dir is not None else None
-    spec = task_spec(name, data_dir)
+    bench = resolve_benchmark(benchmark, data_dir)
+    domain = bench.domain
     if sandbox == "auto":
         sandbox = default_sandbox() if _solver_name(solver).startswith(CODE_SOLVER_PREFIX) else None
     elif sandbox in ("none", "None", ""):
         sandbox = None
     elif isinstance(sandbox, str):
         sandbox = sandbox_for(sandbox)
-    scorer = math_scorer() if spec.domain == "math" else factual_scorer(judge=judge)
+    scorer = math_scorer() if domain == "math" else factual_scorer(judge=judge)
     return Task(
-        dataset=MemoryDataset(load_samples(name, source, data_dir=data_dir), name=name, location=f"tasks/{name}/data"),
+        dataset=MemoryDataset(load_samples(bench, source), name=bench.name, location=str(bench.data_file)),
         solver=resolve_solver(solver, solver_args),
         scorer=[scorer, run_stats()],
         sandbox=sandbox,
-        metadata={"benchmark": name, "domain": spec.domain, "source": source},
+        version=bench.version,
+        metadata={"benchmark": bench.name, "domain": domain, "source": source},
     )

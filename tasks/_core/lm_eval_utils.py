@@ -27,6 +27,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from agentdistill.core.answers import cover_em, exact_match, extract_answer, math_equal, token_f1
+from agentdistill.tasks._core.data import load_samples
+from agentdistill.tasks._core.prompts import cot_messages
+
 # Names a YAML may use as `!function agentdistill.tasks._core.lm_eval_utils.<name>`.
 __all__ = ["load", "doc_to_text", "doc_to_target", "process_results", "doc_of", "score_completion"]
 
@@ -35,8 +39,6 @@ SPLIT = "test"
 
 def doc_of(sample: Any) -> dict[str, Any]:
     """The lm-eval doc of one inspect Sample (plain JSON types only: datasets stores it)."""
-    from agentdistill.solvers.cot import cot_messages
-
     metadata = sample.metadata or {}
     domain = str(metadata.get("domain"))
     golds = sample.target if isinstance(sample.target, list) else [sample.target]
@@ -58,8 +60,6 @@ def load(task: str | None = None, **_metadata: Any) -> dict[str, Any]:
     """
     import datasets
 
-    from agentdistill.tasks._core.data import load_samples
-
     if not task:
         raise ValueError("lm_eval_utils.load: the YAML must set dataset_kwargs: {task: <name>}")
     tasks_dir = os.environ.get("AGENTDISTILL_TASKS_DIR")  # a tasks folder outside the repo (CONTRIBUTING.md)
@@ -70,8 +70,6 @@ def load(task: str | None = None, **_metadata: Any) -> dict[str, Any]:
 
 def doc_to_text(doc: dict[str, Any]) -> str:
     """The user turn of the CoT prompt (the same text the inspect `cot` solver sends)."""
-    from agentdistill.solvers.cot import cot_messages
-
     return cot_messages(doc["question"], doc["domain"])[1].text
 
 
@@ -81,8 +79,6 @@ def doc_to_target(doc: dict[str, Any]) -> str:
 
 def score_completion(completion: str, golds: list[str], domain: str) -> dict[str, Any]:
     """The extracted answer and its scores, as the inspect scorers decide them."""
-    from agentdistill.tasks._core.answers import cover_em, exact_match, extract_answer, math_equal, token_f1
-
     pred = extract_answer(completion or "", domain)
     if domain == "math":
         acc = float(pred is not None and any(math_equal(pred, gold) for gold in golds))

@@ -32,7 +32,8 @@ from inspect_ai.scorer import (
 )
 from inspect_ai.solver import TaskState
 
-from agentdistill.tasks._core.answers import cover_em, exact_match, extract_answer, math_equal, token_f1
+from agentdistill.core.inspect_compat import active_sample
+from agentdistill.core.answers import cover_em, exact_match, extract_answer, math_equal, token_f1
 
 logger = logging.getLogger(__name__)
 
@@ -142,9 +143,7 @@ _WARNED: set[str] = set()
 def _warn_once(message: str) -> None:
     """Say in the eval's log (once per eval and reason) that the judge is off."""
     try:
-        from inspect_ai.log._samples import sample_active
-
-        active = sample_active()
+        active = active_sample()
         eval_id = getattr(active, "eval_id", None) or ""
     except Exception:
         eval_id = ""

@@ -33,10 +33,10 @@ from inspect_ai.dataset import Sample  # noqa: E402
 from inspect_ai.model import Model, get_model  # noqa: E402
 from inspect_ai.solver import solver  # noqa: E402
 
-import agentdistill.solvers.registry  # noqa: E402,F401
+import agentdistill.registry  # noqa: E402,F401
 from agentdistill.solvers.agent import loop  # noqa: E402
 from agentdistill.solvers.agent.choosers import GreedyChooser, SAGChooser  # noqa: E402
-from agentdistill.solvers.stats import run_stats  # noqa: E402
+from agentdistill.core.stats import run_stats  # noqa: E402
 
 
 def turn(body: str, thought: str = "Next step.") -> str:

@@ -1,4 +1,4 @@
-"""inspect model APIs of the package (registered through `solvers/registry.py`).
+"""inspect model APIs of the package (registered through `src/agentdistill/registry.py`).
 
 - `agentdistill/smollm2-135m`: the embedded SmolLM2-135M-Instruct (converted once, cached).
 - `agentdistill/<dir>`: a local transformers model folder, or a PEFT LoRA adapter folder whose
@@ -46,13 +46,13 @@ def build_output(
 
 @modelapi(name="agentdistill")
 def agentdistill():
-    from agentdistill.distill.hf_model import AgentDistillAPI
+    from agentdistill.models.hf_model import AgentDistillAPI
 
     return AgentDistillAPI
 
 
 @modelapi(name="scripted")
 def scripted():
-    from agentdistill.distill.scripted import ScriptedModelAPI
+    from agentdistill.models.scripted import ScriptedModelAPI
 
     return ScriptedModelAPI

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from agentdistill.distill.paths import cache_dir
+from agentdistill.core.paths import cache_dir, sha256_file
 
 EMBEDDED_NAME = "smollm2-135m"
 EMBEDDED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -123,8 +123,6 @@ def prepare_embedded(force: bool = False, quiet: bool = True) -> Path:
     with _file_lock(final.parent / (FOLDER_NAME + ".lock")):
         if final.is_dir() and not force:  # converted by someone else while we waited
             return final
-        from agentdistill.distill.paths import sha256_file
-
         source = gguf_path()
         started = time.monotonic()
         if not quiet:

@@ -56,7 +56,8 @@ from typing import Any
 from inspect_ai.model import ChatMessage, GenerateConfig, ModelAPI, ModelOutput
 from inspect_ai.tool import ToolChoice, ToolInfo
 
-from agentdistill.distill.model_api import build_output
+from agentdistill.core.inspect_compat import active_sample
+from agentdistill.models.apis import build_output
 
 _PIECE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
@@ -152,9 +153,7 @@ class ScriptedModelAPI(ModelAPI):
         tool_choice: ToolChoice,
         config: GenerateConfig,
     ) -> ModelOutput:
-        from inspect_ai.log._samples import sample_active
-
-        active = sample_active()
+        active = active_sample()
         sample = active.sample if active is not None else None
         sample_key = active.id if active is not None else (_first_user(input) or "")
         target = ""

@@ -54,8 +54,8 @@ from inspect_ai.model import ChatMessage, GenerateConfig, ModelAPI, ModelOutput
 from inspect_ai.tool import ToolChoice, ToolInfo
 from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, StoppingCriteriaList
 
-from agentdistill.distill.embedded import EMBEDDED_NAME, is_embedded_name, prepare_embedded
-from agentdistill.distill.model_api import build_output
+from agentdistill.models.embedded import EMBEDDED_NAME, is_embedded_name, prepare_embedded
+from agentdistill.models.apis import build_output
 
 DEFAULT_MAX_NEW_TOKENS = 2048
 

@@ -16,7 +16,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "coverage": ("agentdistill.solvers.retrieval.coverage", "main", "per factual task: recall@k of gold answers in retrieved passages, and in the corpus at all"),
     "trajectories": ("agentdistill.distill.trajectories", "main", "run a teacher over the training tasks and write filtered chat trajectories (JSONL)"),
     "train": ("agentdistill.distill.train", "main", "LoRA fine-tune a student on trajectories (TRL SFT, assistant turns only)"),
-    "prepare-model": ("agentdistill.distill.embedded", "main", "convert the embedded SmolLM2 GGUF into a cached transformers folder"),
+    "prepare-model": ("agentdistill.models.embedded", "main", "convert the embedded SmolLM2 GGUF into a cached transformers folder"),
     "grid": ("agentdistill.leaderboard.grid", "main", "run a model x method x task grid resumably (inspect eval-set)"),
     "leaderboard": ("agentdistill.leaderboard.build", "main", "Table 2 (Markdown/CSV/HTML) and Figure 1 (PNG) from a log directory"),
     "regress": ("agentdistill.leaderboard.regress", "main", "CI regression on fixed seeded subsets against leaderboard/baseline"),
