@@ -1,5 +1,5 @@
 """`rag`: the paper's RAG baseline: retrieve top-k for the question, put the passages before the
-question, then the CoT prompt (B's `cot_messages(question, domain, passages=...)`), generate once.
+question, then the CoT prompt (`cot_messages(question, domain, passages=...)`), generate once.
 
 The passages go in as the `web_search` text the agent would see (same headers), and are
 recorded in `state.metadata["retrieved_passages"]` (rank, id, score, contents) so every RAG

@@ -34,7 +34,8 @@ from inspect_ai import eval
 from inspect_ai._util import registry as inspect_registry
 from inspect_ai.model import get_model
 
-from agentdistill.tasks._core.data import load_local, read_manifest, read_rows, sha256_file, task_spec
+from agentdistill.tasks._core import find_benchmark
+from agentdistill.tasks._core.data import load_local, read_rows, sha256_file
 
 ROOT = Path(__file__).resolve().parent.parent
 TASKS_DIR = Path(os.environ.get("AGENTDISTILL_TASKS_DIR") or ROOT / "tasks").resolve()
@@ -105,6 +106,11 @@ TASKS = discover_tasks()
 SOLVERS = discover_solvers()
 
 
+def bench(name: str):
+    """The folder's declared benchmark (its own data, wherever the folder lives)."""
+    return find_benchmark(name, TASKS_DIR)
+
+
 def task_dir(name: str) -> Path:
     return TASKS_DIR / name
 
@@ -114,7 +120,7 @@ def data_dir(name: str) -> Path:
 
 
 def domain_of(name: str) -> str:
-    return task_spec(name, data_dir(name)).domain
+    return bench(name).domain
 
 
 def is_test_task(name: str) -> bool:
@@ -249,20 +255,20 @@ def test_inspect_lists_exactly_the_task_folders():
 def test_data_file_matches_manifest(name):
     folder = task_dir(name)
     assert (folder / f"{name}.py").is_file(), f"{folder}: the task file must be named {name}.py"
-    manifest = read_manifest(name, data_dir(name))
+    manifest = bench(name).manifest()
     data_file = data_dir(name) / f"{name}.jsonl"
     assert manifest.get("file", data_file.name) == data_file.name
     assert data_file.is_file(), f"{data_file}: data file missing"
     assert sha256_file(data_file) == manifest["sha256"], f"{data_file}: sha256 differs from its manifest"
     assert len(read_rows(data_file)) == manifest["items"] > 0
     assert manifest.get("license"), f"{name}: the manifest must name the license"
-    assert task_spec(name, data_dir(name)).domain in ("math", "factual")
+    assert bench(name).domain in ("math", "factual")
 
 
 @pytest.mark.parametrize("name", TASKS)
 def test_sample_ids_unique_and_stable(name):
-    first = load_local(name, data_dir(name))
-    second = load_local(name, data_dir(name))
+    first = load_local(bench(name))
+    second = load_local(bench(name))
     ids = [s.id for s in first]
     assert all(isinstance(i, str) and i.strip() == i and i for i in ids), "ids must be non-empty strings, no padding"
     assert len(set(ids)) == len(ids), "duplicate sample ids"
@@ -290,7 +296,7 @@ def test_readme_sections(name):
         bodies = [body for heading, body in sections if re.search(pattern, heading, re.IGNORECASE)]
         assert bodies, f"{readme}: no section on {what!r} (a heading matching /{pattern}/)"
         found[what] = "\n".join(bodies)
-    items = read_manifest(name, data_dir(name))["items"]
+    items = bench(name).manifest()["items"]
     assert re.search(rf"(?<![\d.]){items}(?![\d.])", found["item count"]), f"{readme}: the item count {items}"
     assert re.search(r"licen[cs]e", found["source and license"], re.IGNORECASE), f"{readme}: the license"
     assert f"inspect eval tasks/{name}" in found["how to run"], f"{readme}: the `inspect eval tasks/{name}` command"
@@ -305,7 +311,7 @@ def test_task_runs_under_inspect_eval(name, task_logs):
     assert log is not None, f"inspect eval did not run {name}"
     assert log.status == "success", log.error
     assert log.eval.task.split("/")[-1] == name
-    expected = [s.id for s in load_local(name, data_dir(name))[:TASK_LIMIT]]
+    expected = [s.id for s in load_local(bench(name))[:TASK_LIMIT]]
     assert sorted(s.id for s in log.samples) == sorted(expected)
     # the default solver (registered as agentdistill/cot; bare when a stray egg-info in the cwd hides the install)
     assert [step.solver.split("/")[-1] for step in log.plan.steps] == ["cot"]
@@ -365,7 +371,7 @@ def test_lm_eval_twin(name, lm_eval_tasks):
     if isinstance(task, Exception):
         raise task
     docs = list(task.test_docs())
-    samples = load_local(name, data_dir(name))
+    samples = load_local(bench(name))
     assert [d["id"] for d in docs] == [s.id for s in samples]  # the same items, in the same order
     for doc, sample in list(zip(docs, samples))[:3]:
         system, user = cot_messages(sample.input, sample.metadata["domain"])

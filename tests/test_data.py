@@ -8,9 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from agentdistill.tasks._core import data
 from agentdistill.core.answers import math_equal
-from agentdistill.tasks._core.data import DataError, SPECS, load_hub, load_samples, sha256_file
+from agentdistill.tasks._core import find_benchmark, task_names
+from agentdistill.tasks._core.data import DataError, load_hub, load_samples, sha256_file
+
+
+def _load_build_script():
+    """The maintainers' rebuild script (tests/tools, not part of the package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_task_data", Path(__file__).parent / "tools" / "build_task_data.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+build_task_data = _load_build_script()
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -35,11 +48,13 @@ def all_samples():
 
 
 def test_counts_and_manifests(all_samples):
-    assert set(SPECS) == set(COUNTS)
+    assert set(task_names()) == set(COUNTS)
     for name, count in COUNTS.items():
-        manifest = data.read_manifest(name)
+        bench = find_benchmark(name)
+        manifest = bench.manifest()
         assert len(all_samples[name]) == count == manifest["items"]
-        assert manifest["sha256"] == sha256_file(data.data_path(name))
+        assert manifest["sha256"] == sha256_file(bench.data_file)
+        assert manifest["domain"] in ("math", "factual") and manifest["description"]
         assert manifest["license"] and manifest["sources"] and manifest["file"] == f"{name}.jsonl"
         assert sum(source["items"] for source in manifest["sources"]) == count
         for source in manifest["sources"]:
@@ -57,7 +72,7 @@ def test_ids_unique_stable_and_strings(all_samples):
         assert len(set(ids)) == len(ids), name
         for sample in samples:
             assert sample.metadata["task"] == name
-            assert sample.metadata["domain"] == SPECS[name].domain
+            assert sample.metadata["domain"] == find_benchmark(name).domain
             assert {"level", "type", "subject", "hop_kind"} <= set(sample.metadata)
 
 
@@ -104,7 +119,7 @@ def test_hand_filled_answers_are_right():
 
 def _copy_task(tmp_path: Path, name: str) -> Path:
     target = tmp_path / name
-    shutil.copytree(data.data_path(name).parent, target)
+    shutil.copytree(find_benchmark(name).data_dir, target)
     return target
 
 
@@ -113,7 +128,7 @@ def test_corrupted_file_fails_with_expected_and_actual(tmp_path):
     path = folder / "bamboogle.jsonl"
     text = path.read_text()
     path.write_text(text.replace("james madison", "james monroe", 1))
-    expected = data.read_manifest("bamboogle")["sha256"]
+    expected = find_benchmark("bamboogle").manifest()["sha256"]
     with pytest.raises(DataError) as info:
         load_samples("bamboogle", data_dir=folder)
     message = str(info.value)
@@ -124,7 +139,7 @@ def test_corrupted_file_fails_with_expected_and_actual(tmp_path):
 def _write_with_manifest(folder: Path, name: str, lines: list[str]) -> Path:
     path = folder / f"{name}.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    manifest = data.read_manifest(name, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
     manifest.update(sha256=sha256_file(path), items=len(lines))
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return path
@@ -155,9 +170,9 @@ def test_shipped_rows_are_the_originals():
     """Each shipped row is the original record (plus `_`-prefixed provenance fields)."""
     if not SHARED.exists():
         pytest.skip("the shared originals are not on this machine")
-    for name, spec in SPECS.items():
-        shipped = [json.loads(line) for line in data.data_path(name).read_text().splitlines()]
-        originals = [row for path, _ in spec.originals for row in json.loads((SHARED / path).read_text())["examples"]]
+    for name, originals_files in build_task_data.ORIGINALS.items():
+        shipped = [json.loads(line) for line in find_benchmark(name).data_file.read_text().splitlines()]
+        originals = [row for path in originals_files for row in json.loads((SHARED / path).read_text())["examples"]]
         assert [{k: v for k, v in row.items() if not k.startswith("_")} for row in shipped] == originals, name
 
 
@@ -194,12 +209,12 @@ def test_hub_path_on_local_files(tmp_path):
           "supporting_facts": {"title": [], "sent_id": []}}]
     upstream.write_text("\n".join(json.dumps(r) for r in records))
     loader = _json_loader({"distractor": upstream}, tmp_path / "cache")
-    samples = load_hub("hotpotqa", loader=loader)
+    samples = load_hub(find_benchmark("hotpotqa"), loader=loader)
     assert loader.calls == [("hotpotqa/hotpot_qa", "distractor", "validation[100:600]")]
     assert [s.id for s in samples] == [s.id for s in paper]  # only the paper's items
     assert [s.target for s in samples] == [s.target for s in paper]
     assert samples[0].metadata["hop_kind"] == "bridge" and samples[0].metadata["domain"] == "factual"
-    everything = load_hub("hotpotqa", loader=loader, paper_ids=False)
+    everything = load_hub(find_benchmark("hotpotqa"), loader=loader, paper_ids=False)
     assert len(everything) == 4
 
 
@@ -210,31 +225,31 @@ def test_hub_path_maps_upstream_schemas(tmp_path):
         "problem": "Convert the point $(0,3)$ to polar coordinates.", "solution": "... $\\boxed{(3,\\frac{\\pi}{2})}$",
         "answer": "\\left( 3, \\frac{\\pi}{2} \\right)", "subject": "Precalculus", "level": 2,
         "unique_id": "test/precalculus/807.json"}) + "\n")
-    samples = load_hub("math500", loader=_json_loader({"HuggingFaceH4/MATH-500": math500}, tmp_path / "c1"))
+    samples = load_hub(find_benchmark("math500"), loader=_json_loader({"HuggingFaceH4/MATH-500": math500}, tmp_path / "c1"))
     assert samples[0].id == "test/precalculus/807.json" and samples[0].metadata["level"] == "2"
     assert samples[0].metadata["subject"] == "Precalculus"
 
     # hendrycks MATH: no answer field, the gold is the last boxed of the solution; configs concatenated
     files = {}
-    for config in SPECS["math_train"].hub.name:
+    for config in find_benchmark("math_train").hub.name:
         files[config] = tmp_path / f"{config}.jsonl"
         files[config].write_text(json.dumps({
             "problem": f"A {config} problem?", "level": "Level 4", "type": config,
             "solution": "So $x=\\boxed{\\frac{1}{2}}$."}) + "\n")
-    samples = load_hub("math_train", loader=_json_loader(files, tmp_path / "c2"), paper_ids=False)
+    samples = load_hub(find_benchmark("math_train"), loader=_json_loader(files, tmp_path / "c2"), paper_ids=False)
     assert len(samples) == 7 and samples[0].id == "algebra-0" and samples[0].target == "\\frac{1}{2}"
 
     # GSM-Hard upstream: input/code/target, id = row index
     gsm = tmp_path / "gsm.jsonl"
     gsm.write_text("\n".join(json.dumps({"input": f"Question {i}?", "code": "", "target": 2.5 * i}) for i in range(3)))
-    samples = load_hub("gsm_hard", loader=_json_loader({"reasoning-machines/gsm-hard": gsm}, tmp_path / "c3"), paper_ids=False)
+    samples = load_hub(find_benchmark("gsm_hard"), loader=_json_loader({"reasoning-machines/gsm-hard": gsm}, tmp_path / "c3"), paper_ids=False)
     assert [s.id for s in samples] == ["0", "1", "2"] and samples[2].target == "5.0"
 
     # a malformed upstream row names the set, the row and the field
     bad = tmp_path / "bamboogle.jsonl"
     bad.write_text(json.dumps({"Question": "Q1?", "Answer": "A1"}) + "\n" + json.dumps({"Question": "Q2?", "Answer": ""}) + "\n")
     with pytest.raises(DataError, match=r"chiayewken/bamboogle .*row 2: field 'answer'"):
-        load_hub("bamboogle", loader=_json_loader({"chiayewken/bamboogle": bad}, tmp_path / "c4"))
+        load_hub(find_benchmark("bamboogle"), loader=_json_loader({"chiayewken/bamboogle": bad}, tmp_path / "c4"))
 
 
 def test_task_source_argument_rejects_unknown():
@@ -245,6 +260,10 @@ def test_task_source_argument_rejects_unknown():
 def test_rebuild_reproduces_the_shipped_files(tmp_path):
     if not SHARED.exists():
         pytest.skip("the shared originals are not on this machine")
-    data.build(SHARED, tasks_dir=tmp_path)
-    for name in SPECS:
-        assert sha256_file(tmp_path / name / "data" / f"{name}.jsonl") == data.read_manifest(name)["sha256"]
+    shutil.copytree(find_benchmark("gsm_hard").folder.parent, tmp_path / "tasks")
+    build_task_data.build(SHARED, tasks_dir=tmp_path / "tasks")
+    for name in build_task_data.ORIGINALS:
+        bench = find_benchmark(name)
+        assert sha256_file(tmp_path / "tasks" / name / "data" / f"{name}.jsonl") == bench.manifest()["sha256"]
+        rebuilt = json.loads((tmp_path / "tasks" / name / "data" / "manifest.json").read_text())
+        assert rebuilt == bench.manifest(), name

@@ -136,9 +136,9 @@ def test_prefill_and_continuation_are_one_turn():
 
 
 def test_task_spec_points_at_the_shipped_task_file():
-    spec = tj.task_spec("math_train")
+    spec = tj.task_ref("math_train")
     assert spec.endswith("math_train.py@math_train") and Path(spec.split("@")[0]).is_file()
-    assert tj.task_spec("some/other_task.py") == "some/other_task.py"
+    assert tj.task_ref("some/other_task.py") == "some/other_task.py"
     with pytest.raises(SystemExit):
         tj.teacher_task_args("cot", True, None, {})
     assert tj.teacher_task_args("agent", True, 3, {"k": 5}) == {"solver": "agent", "prompt": "teacher", "ftp": True, "max_steps": 3, "k": 5}

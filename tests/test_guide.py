@@ -43,7 +43,8 @@ def repo_copy(tmp_path) -> Path:
     repo.mkdir()
     shutil.copytree(ROOT / "tasks", repo / "tasks", ignore=shutil.ignore_patterns("__pycache__", "tinyarith"))
     (repo / "solvers").mkdir()
-    shutil.copy(ROOT / "solvers" / "registry.py", repo / "solvers" / "registry.py")
+    (repo / "src" / "agentdistill").mkdir(parents=True)
+    shutil.copy(ROOT / "src" / "agentdistill" / "registry.py", repo / "src" / "agentdistill" / "registry.py")
     for name in (".venv", "tests", "pyproject.toml"):
         (repo / name).symlink_to(ROOT / name)
     return repo
@@ -82,9 +83,9 @@ def test_following_the_guide_adds_a_task_and_a_solver(repo_copy, tmp_path):
     assert re.search(r"\b2 passed\b", solver_checks) and "failed" not in solver_checks, solver_checks[-2000:]
 
     # the registry line went to the copy, and is valid Python
-    registry = (repo_copy / "solvers" / "registry.py").read_text()
+    registry = (repo_copy / "src" / "agentdistill" / "registry.py").read_text()
     line = "from agentdistill.solvers import direct  # noqa: F401  (direct)"
     assert registry.count(line) == 1
-    assert registry.index(line) < registry.index("\ndef ")  # with the other imports, before the alias code
+    assert registry.index(line) < registry.index("\nregister_bare_aliases(")  # with the other imports
     compile(registry, "registry.py", "exec")
-    assert "direct" not in (ROOT / "solvers" / "registry.py").read_text()
+    assert "direct" not in (ROOT / "src" / "agentdistill" / "registry.py").read_text()

@@ -8,7 +8,8 @@ import textwrap
 
 import pytest
 
-from agentdistill.leaderboard.grid import load_config, main as grid_main, parse_config, plan, task_spec
+from agentdistill.leaderboard.grid import load_config, main as grid_main, parse_config, plan
+from agentdistill.tasks._core.benchmark import DataError, task_ref
 from agentdistill.leaderboard.runs import read_runs
 from agentdistill.leaderboard.table import build_table
 
@@ -66,11 +67,11 @@ def test_parse_config_names_sizes_and_methods(tmp_path):
 
 
 def test_task_spec_finds_the_task_folders():
-    spec = task_spec("hotpotqa")
+    spec = task_ref("hotpotqa")
     path, name = spec.rsplit("@", 1)
     assert name == "hotpotqa" and path.endswith(os.path.join("tasks", "hotpotqa", "hotpotqa.py")) and os.path.isfile(path)
-    with pytest.raises(FileNotFoundError):
-        task_spec("no_such_task")
+    with pytest.raises(DataError, match=r"unknown task 'no_such_task'.*known tasks: .*hotpotqa"):
+        task_ref("no_such_task")
 
 
 def test_grid_resumes_only_what_is_missing(tmp_path, monkeypatch):
@@ -126,4 +127,4 @@ def test_shipped_smoke_grid_config_parses():
     config = load_config(os.path.join(os.path.dirname(grid.__file__), "grids", "smoke.yaml"))
     assert [m.name for m in config.methods] == ["cot", "agent+sag"]
     assert [(m.name, m.size) for m in config.models] == [("agentdistill/smollm2-135m", 0.135)]
-    assert len(config.tasks) == 8 and all(task_spec(t) for t in config.tasks)
+    assert len(config.tasks) == 8 and all(task_ref(t) for t in config.tasks)

@@ -13,32 +13,34 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ROOMS = ("tasks", "solvers", "distill", "leaderboard")
+ROOMS = ("core", "models", "tasks", "solvers", "distill", "leaderboard")
 
 
 def _pyproject() -> dict:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
-def test_every_python_package_folder_is_listed():
-    listed = set(_pyproject()["tool"]["setuptools"]["packages"])
-    missing = []
+def test_every_room_is_a_package_linked_into_src():
+    # setuptools finds the packages under src/ (the rooms are symlinked there), so a room that is not linked, or a
+    # sub-folder without __init__.py, would silently be missing from the wheel.
+    found = set(_pyproject()["tool"]["setuptools"]["packages"]["find"]["where"])
+    assert found == {"src"}
     for room in ROOMS:
-        for init in (ROOT / room).rglob("__init__.py"):
-            rel = init.parent.relative_to(ROOT).parts
-            if any(part.startswith(".") or part == "__pycache__" for part in rel):
+        link = ROOT / "src" / "agentdistill" / room
+        assert link.is_symlink() and link.resolve() == (ROOT / room).resolve(), room
+        for folder in (ROOT / room).rglob("*.py"):
+            parent = folder.parent
+            if parent == ROOT / room or "__pycache__" in parent.parts:
                 continue
-            name = "agentdistill." + ".".join(rel)
-            if name not in listed:
-                missing.append(name)
-    assert not missing, f"add to [tool.setuptools] packages in pyproject.toml: {missing}"
+            is_task_folder = room == "tasks" and parent.parent == ROOT / "tasks" and not parent.name.startswith("_")
+            assert is_task_folder or (parent / "__init__.py").exists(), f"{parent} needs an __init__.py"
 
 
 def test_no_generic_top_level_modules(tmp_path):
     # From a neutral directory, the bare names must not resolve to this project.
     code = (
         "import importlib.util as u, agentdistill.tasks, agentdistill.solvers;"
-        "print([n for n in ('tasks','solvers','distill','leaderboard') if u.find_spec(n)])"
+        "print([n for n in ('core','models','tasks','solvers','distill','leaderboard','src') if u.find_spec(n)])"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
@@ -87,4 +89,6 @@ def test_wheel_ships_task_data_and_worker(tmp_path):
         assert any(n.startswith(f"agentdistill/tasks/{task}/data/") for n in names), task
         assert f"agentdistill/tasks/{task}/{task}.py" in names
     assert "agentdistill/solvers/sandbox/worker.py" in names
+    assert "agentdistill/core/answers/sympy_worker.py" in names and "agentdistill/models/apis.py" in names
+    assert "agentdistill/registry.py" in names and "agentdistill/cli.py" in names
     assert any(n.startswith("agentdistill/solvers/retrieval/data/") for n in names)

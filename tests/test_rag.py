@@ -11,7 +11,7 @@ from agentdistill.solvers.retrieval import tool
 from agentdistill.solvers.retrieval.bm25 import BM25Retriever
 from agentdistill.solvers.retrieval.corpus import Corpus, Passage
 
-pytest.importorskip("agentdistill.solvers.cot", reason="B's cot module (cot_messages) not in this checkout yet")
+pytest.importorskip("agentdistill.solvers.cot", reason="the cot solver module is missing")
 
 from agentdistill.solvers.rag import RETRIEVED_KEY, rag  # noqa: E402
 

@@ -10,6 +10,7 @@ Run as a script (`python _sympy_worker.py`); it imports nothing from the package
 
 from __future__ import annotations
 
+import cmath
 import json
 import sys
 
@@ -60,6 +61,8 @@ def main() -> int:
             xv, yv = complex(sympy.N(x, 30)), complex(sympy.N(y, 30))
         except Exception:
             return False
+        if not (cmath.isfinite(xv) and cmath.isfinite(yv)):  # a relative tolerance of inf accepts anything
+            return xv == yv
         scale = max(abs(xv), abs(yv))
         return abs(xv - yv) <= 1e-4 * scale or abs(xv - yv) < 1e-12
 

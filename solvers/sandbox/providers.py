@@ -32,8 +32,14 @@ from typing import Any, Literal, Union, overload
 
 from inspect_ai.util import ExecResult as InspectExecResult
 from inspect_ai.util import SandboxEnvironment, sandboxenv
-from inspect_ai.util._sandbox.environment import SandboxEnvironmentConfigType
 
+from agentdistill.core.inspect_compat import (
+    DockerSandboxEnvironment,
+    LocalSandboxEnvironment,
+    SandboxEnvironmentConfigType,
+    sandbox_working_dir,
+    unwrap_sandbox,
+)
 from agentdistill.core.sandbox_spec import COMPOSE_FILE, DEFAULT_SANDBOX, DOCKER_DIR, UNSAFE_LOCAL_WARNING, sandbox_spec  # noqa: F401
 from agentdistill.solvers.sandbox.client import Channel, ChannelFactory, SandboxError, close_sample_interpreter
 
@@ -398,8 +404,6 @@ class BwrapSandbox(SandboxEnvironment):
 
 # ------------------------------------------------------------------------------------------------ docker, local
 def _docker_base() -> type:
-    from inspect_ai.util._sandbox.docker.docker import DockerSandboxEnvironment
-
     return DockerSandboxEnvironment
 
 
@@ -485,15 +489,13 @@ async def _process_channel(cmd: list[str], payload: bytes | None = None, cwd: st
 
 def channel_factory(env: Any) -> tuple[ChannelFactory, str]:
     """How to open a worker channel into this inspect sandbox environment."""
-    env = getattr(env, "_sandbox", env)  # inspect hands out a SandboxEnvironmentProxy (event logging)
+    env = unwrap_sandbox(env)  # inspect hands out a SandboxEnvironmentProxy (event logging)
     if isinstance(env, BwrapSandbox):
         return env.open_channel, f"bwrap:{env.name}"
-    from inspect_ai.util._sandbox.local import LocalSandboxEnvironment
-
     if isinstance(env, _docker_base()):
         async def docker_factory() -> Channel:
             connection = await env.connection()
-            cmd = docker_worker_command(connection.container, getattr(env, "_working_dir", None))
+            cmd = docker_worker_command(connection.container, sandbox_working_dir(env))
             return await _process_channel(cmd, worker_payload())
 
         return docker_factory, "docker"

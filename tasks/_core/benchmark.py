@@ -47,10 +47,11 @@ class Benchmark:
     id_prefix: Callable[[dict[str, Any]], str] | None = None  # record -> sample id prefix (files with overlapping ids)
     answer_fixes: dict[str, list[str]] = field(default_factory=dict)  # sample id -> golds for a null/empty answer
     version: int = 1  # bump when items, golds or scoring change, so logs and baselines can tell versions apart
+    data_folder: Path | None = None  # other data for the same benchmark (default: `<folder>/data`)
 
     @property
     def data_dir(self) -> Path:
-        return self.folder / "data"
+        return self.data_folder or self.folder / "data"
 
     @property
     def data_file(self) -> Path:
@@ -124,7 +125,7 @@ def find_benchmark(name: str, tasks_dir: Path | None = None) -> Benchmark:
 
 
 def task_ref(name: str, tasks_dir: Path | None = None) -> str:
-    """A task name -> `<task file>@<name>` for inspect; an existing path or `file.py@name` passes through."""
-    if Path(name.split("@")[0]).exists():
+    """A task name -> `<task file>@<name>` for inspect; a path or `file.py@name` passes through to inspect."""
+    if "/" in name or "@" in name or name.endswith(".py") or Path(name).exists():
         return name
     return f"{task_file(name, tasks_dir)}@{name}"

@@ -217,18 +217,19 @@ def load_hub(bench: Benchmark, loader: HubLoader | None = None, paper_ids: bool 
 
 
 def resolve_benchmark(task: str | Benchmark, data_dir: Path | str | None = None) -> Benchmark:
-    """A Benchmark from a task name (its folder's declaration) or as given; `data_dir` points it at other data."""
+    """A Benchmark from a task name (its folder's declaration) or as given; `data_dir` points it at other data
+    (a folder holding `<name>.jsonl` and `manifest.json`)."""
     if isinstance(task, Benchmark):
         bench = task
-    elif data_dir is not None and not (Path(data_dir).parent / f"{task}.py").is_file():
+    else:
         try:
             bench = find_benchmark(task)
         except DataError:
-            bench = Benchmark(task, Path(data_dir).parent)
-    else:
-        bench = find_benchmark(task, Path(data_dir).parent.parent if data_dir is not None else None)
-    if data_dir is not None and Path(data_dir).resolve() != bench.data_dir.resolve():
-        bench = dataclasses.replace(bench, folder=Path(data_dir).parent)
+            if data_dir is None:
+                raise
+            bench = Benchmark(task, Path(data_dir).parent)  # a benchmark known only by its data folder
+    if data_dir is not None:
+        bench = dataclasses.replace(bench, data_folder=Path(data_dir))
     return bench
 
 

@@ -35,6 +35,7 @@ from inspect_ai.solver import solver  # noqa: E402
 
 import agentdistill.registry  # noqa: E402,F401
 from agentdistill.solvers.agent import loop  # noqa: E402
+from agentdistill.solvers.sandbox.acquire import acquire_interpreter  # noqa: E402
 from agentdistill.solvers.agent.choosers import GreedyChooser, SAGChooser  # noqa: E402
 from agentdistill.core.stats import run_stats  # noqa: E402
 
@@ -130,7 +131,7 @@ class TimedInterpreter:
 async def timed_factory(tools):
     start = time.perf_counter()
     try:
-        return TimedInterpreter(await loop.default_interpreter(tools))
+        return TimedInterpreter(await acquire_interpreter(tools))
     finally:
         TIMERS.sandbox += time.perf_counter() - start
 
