@@ -330,7 +330,10 @@ def _yaml_load(path: Path) -> dict[str, Any]:
         pass
 
     Loader.add_constructor("!function", lambda loader, node: "!function " + loader.construct_scalar(node))
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=Loader)
+    config = yaml.load(path.read_text(encoding="utf-8"), Loader=Loader)
+    if "include" in config:  # lm-eval's include: the base first, this file's keys on top
+        config = {**_yaml_load(path.parent / config.pop("include")), **config}
+    return config
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from agentdistill.solvers.retrieval import wiki18
+from wiki18_fixture import write_wiki18_format
 from agentdistill.solvers.retrieval.base import format_results
 from agentdistill.solvers.retrieval.corpus import Corpus, LineOffsetCorpus, Passage
 from agentdistill.solvers.retrieval.dense import DenseRetriever, Encoder, default_encoder_path, is_e5
@@ -123,7 +124,7 @@ def wiki18_hub(tmp_path, tiny_e5):
     contents = PASSAGES * 5  # 30 passages
     vectors = tiny_e5.encode(contents, "passage")
     hub = tmp_path / "hub"
-    wiki18.write_wiki18_format(hub, contents, vectors, n_parts=2)
+    write_wiki18_format(hub, contents, vectors, n_parts=2)
     return hub, contents, vectors
 
 
@@ -188,7 +189,7 @@ def test_prepare_from_local_parts_and_mismatch_detected(tmp_path, wiki18_hub):
     manifest = wiki18.prepare(folder, download=False, keep_parts=True)
     assert (folder / "part_aa").exists() and manifest["indexes"]["e5_Flat.index"]["d"] == vectors.shape[1]
     bad = tmp_path / "bad"
-    wiki18.write_wiki18_format(bad, PASSAGES, np.vstack([vectors[:5]]), n_parts=3)  # 6 lines, 5 vectors
+    write_wiki18_format(bad, PASSAGES, np.vstack([vectors[:5]]), n_parts=3)  # 6 lines, 5 vectors
     with pytest.raises(ValueError, match="5 vectors"):
         wiki18.prepare(bad, download=False)
     with pytest.raises(FileNotFoundError, match="prepare-wiki18"):

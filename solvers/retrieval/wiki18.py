@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Callable
 
 import faiss
-import numpy as np
 
 from .corpus import LineOffsetCorpus, quick_fingerprint
 
@@ -267,18 +266,3 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(manifest, indent=1))
     print(f"\nready: AGENTDISTILL_RETRIEVER=wiki18:{Path(args.dir).resolve()}")
     return 0
-
-
-def write_wiki18_format(folder: Path, contents: list[str], vectors: np.ndarray, n_parts: int = 2) -> None:
-    """Write a corpus + index in exactly the published layout (used by tests and smoke checks):
-    wiki-18.jsonl.gz and the Flat index split into part_aa, part_ab, ..."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with gzip.open(folder / CORPUS_GZ, "wt", encoding="utf-8") as f:
-        for i, text in enumerate(contents):
-            f.write(json.dumps({"id": str(i), "contents": text}) + "\n")
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    blob = faiss.serialize_index(index).tobytes()
-    size = -(-len(blob) // n_parts)
-    for j in range(n_parts):
-        (folder / f"{PART_PREFIX}a{chr(ord('a') + j)}").write_bytes(blob[j * size:(j + 1) * size])
