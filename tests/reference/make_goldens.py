@@ -276,6 +276,10 @@ def inner(args: argparse.Namespace) -> None:  # noqa: C901 - one scenario list, 
         def create_client(self):
             return recording_client(self.client_kwargs)
 
+    # The trajectory log records type(model).__name__: keep the names the paper's logs carry.
+    for recording, original in ((RecordingVLLMServerModel, sa_models.VLLMServerModel),
+                                (RecordingOpenAIServerModel, sa_models.OpenAIServerModel)):
+        recording.__name__ = recording.__qualname__ = original.__name__
     # setup_model() and score_answers look these names up at call time.
     uf_models.VLLMServerModel = RecordingVLLMServerModel
     uf_models.OpenAIServerModel = RecordingOpenAIServerModel
