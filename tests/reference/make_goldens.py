@@ -443,6 +443,12 @@ def inner(args: argparse.Namespace) -> None:  # noqa: C901 - one scenario list, 
         model_kwargs("gpt-4o-mini", fine_tuned=False, temperature=0.0, n=1, max_tokens=1024, model_type="openai"),
         gsm_steps, "same completions through OpenAIServerModel (model_type openai): not what the paper's Qwen runs "
                    "sent; kept to show the difference (tool-call turns kept, content as lists)"))
+    correct.append(agent_case("correct_teacher", "factual_hotpotqa", HOTPOT2, TEACHER_AGENT, [
+        code("Find the gospel singer David Huntsinger worked with.",
+             'print(web_search(query="David Huntsinger gospel singer"))') + "\n",
+        code("Larnelle Harris was born on July 6, 1947.", 'final_answer("Larnelle Harris")') + "\n\n",
+    ], "completions end with newlines after the closing fence: <end_code> is appended to the raw text, then the "
+       "turn is stripped"))
     goldens["agent_correct"] = {"cases": correct}
     first_user = correct[0]["calls"][0]["request_body"]["messages"][1]["content"]
     goldens["system_prompts"]["agent_instruction"] = first_user[len("New task:\n" + GSM["question"]):]
