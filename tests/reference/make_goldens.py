@@ -449,6 +449,16 @@ def inner(args: argparse.Namespace) -> None:  # noqa: C901 - one scenario list, 
         code("Larnelle Harris was born on July 6, 1947.", 'final_answer("Larnelle Harris")') + "\n\n",
     ], "completions end with newlines after the closing fence: <end_code> is appended to the raw text, then the "
        "turn is stripped"))
+    correct.append(agent_case("last_output", "math_gsm_hard", GSM, TEACHER_AGENT, [
+        code("Daily total first.", "daily = 218983 * 2"),
+        code("Now the 30 days, as a bare expression.", "daily * 30"),
+        code("Loop without printing.", "for k in range(3):\n    total = daily * 30"),
+        gsm_steps[1],
+    ], "'Last output from code snippet' after an assignment, a bare expression and a for loop, with no prints"))
+    correct.append(agent_case("last_output", "factual_hotpotqa", HOTPOT, TEACHER_AGENT, [
+        code("Search without printing.", 'web_search(query="descendants of Black Seminoles settled")'),
+        hotpot_steps[1],
+    ], "a tool call as the last statement: its return value is the 'last output'"))
     goldens["agent_correct"] = {"cases": correct}
     first_user = correct[0]["calls"][0]["request_body"]["messages"][1]["content"]
     goldens["system_prompts"]["agent_instruction"] = first_user[len("New task:\n" + GSM["question"]):]
