@@ -3,6 +3,7 @@ issue 12 and agree with themselves and with the reference texts in core/referenc
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -107,7 +108,7 @@ def test_every_agent_call_is_what_the_model_kwargs_and_prompts_say():
             if case["model_class"] == "VLLMServerModel":
                 roles = [m["role"] for m in messages]
                 assert set(roles) <= {"system", "user", "assistant"}, where
-                assert all(a != b for a, b in zip(roles, roles[1:])), f"{where}: same role twice in a row"
+                assert all(a != b for a, b in itertools.pairwise(roles)), f"{where}: same role twice in a row"
                 assert body["chat_template_kwargs"] == {"enable_thinking": False}, where
 
 

@@ -159,32 +159,31 @@ VOLATILE = "<volatile>"
 # Fixed retriever passages, in the "Title"\ntext form of the wiki-18 corpus.
 PASSAGES = {
     "descendants of Black Seminoles settled": [
-        ('"Black Seminoles"\nBlack Seminoles, or Afro-Seminoles, are Native American-African people associated '
-         'with the Seminole people in Florida and Oklahoma. Some of their descendants, known as Mascogos, live in '
-         'Coahuila, Mexico.', 0.8713),
-        ('"Mascogos"\nThe Mascogos are a group of Black Seminoles who settled in Nacimiento de los Negros, '
-         'Coahuila, Mexico, in the 1850s.', 0.8421),
+        (('"Black Seminoles"\nBlack Seminoles, or Afro-Seminoles, are Native American-African people associated '
+          'with the Seminole people in Florida and Oklahoma. Some of their descendants, known as Mascogos, live in '
+          'Coahuila, Mexico.'), 0.8713),
+        (('"Mascogos"\nThe Mascogos are a group of Black Seminoles who settled in Nacimiento de los Negros, '
+          'Coahuila, Mexico, in the 1850s.'), 0.8421),
         ('"Seminole"\nThe Seminole are a Native American people originally from Florida.', 0.8066),
     ],
     "David Huntsinger gospel singer": [
-        ('"David Huntsinger"\nDavid Huntsinger is an American pianist and composer who has worked with gospel '
-         'singer Larnelle Harris.', 0.8530),
+        (('"David Huntsinger"\nDavid Huntsinger is an American pianist and composer who has worked with gospel '
+          'singer Larnelle Harris.'), 0.8530),
         ('"Larnelle Harris"\nLarnelle Harris (born July 6, 1947) is an American gospel singer and songwriter.',
          0.8375),
         ('"Gospel music"\nGospel music is a genre of Christian music.', 0.7741),
     ],
 }
 DEFAULT_PASSAGES = [
-    ('"Seminole Wars"\nThe Seminole Wars were three conflicts in Florida between the United States and the '
-     'Seminole.', 0.7912),
+    (('"Seminole Wars"\nThe Seminole Wars were three conflicts in Florida between the United States and the '
+      'Seminole.'), 0.7912),
     ('"Florida"\nFlorida is a state in the southeastern region of the United States.', 0.7604),
     ('"Oklahoma"\nOklahoma is a state in the South Central region of the United States.', 0.7433),
 ]
 
 
-def inner(args: argparse.Namespace) -> None:  # noqa: C901 - one scenario list, read top to bottom
+def inner(args: argparse.Namespace) -> None:
     import collections
-    import importlib
     from importlib import metadata as importlib_metadata
 
     import httpx
@@ -200,21 +199,28 @@ def inner(args: argparse.Namespace) -> None:  # noqa: C901 - one scenario list, 
     (work / "keys" / "openai-key").mkdir(parents=True)
     (work / "keys" / "openai-key" / "key.env").write_text("sk-golden-dummy-not-a-key\n")
 
-    import smolagents
-    from smolagents import agents as sa_agents
-    from smolagents import models as sa_models
     import exps_research.unified_framework as uf
-    from exps_research.unified_framework import models as uf_models
-    from exps_research.unified_framework import score_answers
-    from exps_research.unified_framework.experiment import load_prompt, process_qa_experiment
-    from exps_research.unified_framework.filter_agent_training_data import filter_agent_trajectories
-    from exps_research.unified_framework.processors.reasoning import ReasoningExperimentProcessor
+    import smolagents
     from exps_research.first_thought_prefix import build_prefix_memory
     from exps_research.train_utils import preprocess
+    from exps_research.unified_framework import models as uf_models
+    from exps_research.unified_framework import score_answers
+    from exps_research.unified_framework.experiment import (
+        load_prompt,
+        process_qa_experiment,
+    )
+    from exps_research.unified_framework.filter_agent_training_data import (
+        filter_agent_trajectories,
+    )
+    from exps_research.unified_framework.processors.reasoning import (
+        ReasoningExperimentProcessor,
+    )
+    from smolagents import agents as sa_agents
+    from smolagents import models as sa_models
 
     # ---------------- data: real items from the project's task files -----------------------------
     def load_items(task: str) -> dict:
-        rows = [json.loads(line) for line in open(Path(args.tasks) / task / "data" / f"{task}.jsonl")]
+        rows = [json.loads(line) for line in (Path(args.tasks) / task / "data" / f"{task}.jsonl").read_text().splitlines()]
         return {row["id"]: row for row in rows}
 
     ITEMS = {task: load_items(task) for task in ("gsm_hard", "math500", "hotpotqa", "aime", "olymmath")}
@@ -349,7 +355,7 @@ def inner(args: argparse.Namespace) -> None:  # noqa: C901 - one scenario list, 
             **extra_kwargs,
         )
         calls = RECORDER.finish(label)
-        rows = [json.loads(line) for line in open(output_file)]
+        rows = [json.loads(line) for line in Path(output_file).read_text().splitlines()]
         assert len(rows) == 1, f"{label}: expected one result row, got {len(rows)}"
         assert "error" not in rows[0], f"{label}: the reference failed: {rows[0].get('error')}"
         return calls, scrub(rows[0]), output_file
@@ -506,14 +512,14 @@ def inner(args: argparse.Namespace) -> None:  # noqa: C901 - one scenario list, 
     # ======================= case 7: first-thought prefix ==========================================
     ftp_cases = []
     cot_texts = {
-        "math_gsm_hard": (GSM, "To find the total number of apples Marin and Nancy eat in 30 days, first find how many "
-                               "they eat together in one day, then multiply by 30.\n\n1. Together per day: 218983 * 2 = "
-                               "437966.\n2. In 30 days: 437966 * 30 = 13138980.\n\n<answer>\\boxed{13138980}</answer>",
+        "math_gsm_hard": (GSM, ("To find the total number of apples Marin and Nancy eat in 30 days, first find how many "
+                                "they eat together in one day, then multiply by 30.\n\n1. Together per day: 218983 * 2 = "
+                                "437966.\n2. In 30 days: 437966 * 30 = 13138980.\n\n<answer>\\boxed{13138980}</answer>"),
                           ["I will verify the arithmetic with code.\nCode:\n```py\ndaily = 218983 * 2\nprint(daily * 30)\n```",
                            gsm_steps[1]]),
-        "factual_hotpotqa": (HOTPOT, "The group of black Indians associated with the Seminole people is the Black "
-                                     "Seminoles; some of their descendants, the Mascogos, settled in Mexico.\n\nThey "
-                                     "settled in Coahuila.\n\n<answer>Coahuila, Mexico</answer>",
+        "factual_hotpotqa": (HOTPOT, ("The group of black Indians associated with the Seminole people is the Black "
+                                      "Seminoles; some of their descendants, the Mascogos, settled in Mexico.\n\nThey "
+                                      "settled in Coahuila.\n\n<answer>Coahuila, Mexico</answer>"),
                              [hotpot_steps[0][len("Thought: "):].split("\n", 1)[1], hotpot_steps[1]]),
     }
     for domain, (entry, cot_text, agent_completions) in cot_texts.items():
@@ -639,7 +645,7 @@ def inner(args: argparse.Namespace) -> None:  # noqa: C901 - one scenario list, 
             handle.write(json.dumps({**case["result_row"], "score": 1, "golden_label": label}) + "\n")
     filter_agent_trajectories(str(scored_file))
     filtered_file = str(scored_file).replace("_scored.jsonl", "_filtered.jsonl").replace("/evaluations", "/filtered_data")
-    kept = {json.loads(line)["golden_label"] for line in open(filtered_file)}
+    kept = {json.loads(line)["golden_label"] for line in Path(filtered_file).read_text().splitlines()}
     filter_golden = [{"from": label, "score": 1, "kept": label in kept} for label, _ in filter_inputs]
     goldens["training_trajectory"] = {
         "raw_log_messages": {label: row["log_data"]["messages"] for label, row in zip(train_labels, train_rows)},
@@ -665,9 +671,9 @@ def inner(args: argparse.Namespace) -> None:  # noqa: C901 - one scenario list, 
     # reference subset); its format here (Search-R1's 'Doc i(Title: t) text' lines) is an assumption. What the
     # reference itself decides is only: user turn = documents + "\n" + question.
     rag_docs = {
-        "factual_hotpotqa": (HOTPOT, 'Doc 1(Title: "Black Seminoles") Black Seminoles, or Afro-Seminoles, are Native '
-                                     'American-African people associated with the Seminole people.\nDoc 2(Title: '
-                                     '"Mascogos") The Mascogos live in Coahuila, Mexico.\n'),
+        "factual_hotpotqa": (HOTPOT, ('Doc 1(Title: "Black Seminoles") Black Seminoles, or Afro-Seminoles, are Native '
+                                      'American-African people associated with the Seminole people.\nDoc 2(Title: '
+                                      '"Mascogos") The Mascogos live in Coahuila, Mexico.\n')),
         "math_gsm_hard": (GSM, 'Doc 1(Title: "Apple") An apple is a round, edible fruit.\n'),
     }
     for domain, (entry, docs) in rag_docs.items():
@@ -767,7 +773,7 @@ def inner(args: argparse.Namespace) -> None:  # noqa: C901 - one scenario list, 
         try:
             scored = score_answers.process_entry((row, judge_model, "fact", True))
             outcome = {"ok": True, "score": scored["score"], "explanation": scored["explanation"]}
-        except Exception as exc:  # the reference lets these escape: record which and where
+        except Exception as exc:  # noqa: BLE001 - the reference lets any of these escape: record which
             outcome = {"ok": False, "error_type": f"{type(exc).__module__}.{type(exc).__name__}",
                        "error_message": str(exc).split("\n")[0]}
         RECORDER.finish("judge parse")
