@@ -507,6 +507,10 @@ def inner(args: argparse.Namespace) -> None:
         agent_case("max_steps", "math_gsm_hard", GSM, TEACHER_AGENT,
                    [code(f"Step {k}: recompute.", f"print(218983 * 2 * 30 + {k})") for k in range(5)] + ["\\boxed{13138980}"],
                    "math: the IMPORTANT instruction is cut from the task in the final call"),
+        agent_case("max_steps_sag", "math_gsm_hard", GSM, STUDENT_SAG,
+                   [[code(f"Step {k}, sample {j}.", f"print(218983 * 2 * 30 + {k})") for j in range(8)] for k in range(5)]
+                   + [[f"\\boxed{{{13138980 + j}}}" for j in range(8)]],
+                   "student with SAG (n=8): the final call also asks for 8 samples and the reference keeps the first"),
     ]}
 
     # ======================= case 7: first-thought prefix ==========================================
