@@ -36,12 +36,6 @@ TASK_OWN_ARGS = ("source", "judge", "sandbox", "model")
 
 # Arguments that turn a base agent into a variant, in the order they appear in a method name.
 AGENT_MODIFIERS = ("ftp", "sag")
-_MODIFIER_ALIASES = {
-    "first_thought_prefix": "ftp",
-    "use_ftp": "ftp",
-    "use_sag": "sag",
-    "self_consistent_actions": "sag",
-}
 
 # Score names preferred as a task's headline metric, first present wins. The factual scorer
 # reports judge/em/f1/cover_em as separate scores; the math scorer reports a single one.
@@ -158,7 +152,6 @@ def method_name(solver: str | None, args: dict[str, Any] | None = None) -> str:
         base = parts[0]
         mods.update(p for p in parts[1:] if p in AGENT_MODIFIERS)
         for key, value in args.items():
-            key = _MODIFIER_ALIASES.get(key, key)
             if key in AGENT_MODIFIERS and isinstance(value, bool):
                 (mods.add if value else mods.discard)(key)
             if key in ("chooser", "action_chooser", "selector") and str(value).lower() == "sag":

@@ -220,7 +220,7 @@ def test_factual_metric_falls_back_when_no_judge_and_says_so(log_dir):
 
 def test_other_tasks_are_left_out_and_named(log_dir):
     write_log(log_dir, synthetic_log("hotpotqa_train", SMALL, 0.3))
-    write_log(log_dir, synthetic_log("2wiki", SMALL, 0.3))  # alias of 2wikimultihopqa
+    write_log(log_dir, synthetic_log("twowikimultihopqa", SMALL, 0.3))  # the task function's name
     table = build_table(read_runs(log_dir))
     (row,) = table.rows
     assert "2wikimultihopqa" in row.cells
