@@ -95,7 +95,7 @@ def debootstrap_base(client: docker.DockerClient, tag: str, key: str, mirror: st
         cmd = ["debootstrap", f"--variant={DEBOOTSTRAP_VARIANT}", f"--include={','.join(DEBOOTSTRAP_INCLUDE)}",
                suite, str(rootfs), mirror]
         print("+", " ".join(cmd), flush=True)
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
         if proc.returncode != 0:
             raise BuildError(f"debootstrap failed ({proc.returncode}):\n{proc.stdout[-3000:]}")
         for part in TRIM:
@@ -121,7 +121,7 @@ def download_wheels(client: docker.DockerClient, base: str, dest: Path, say) -> 
            "--implementation", "cp", "--platform", f"manylinux_2_28_{arch}", "--platform", f"manylinux2014_{arch}",
            "-r", str(REQUIREMENTS), "-d", str(dest)]
     say(f"downloading wheels for Python {version} ({arch}) with the host's pip")
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise BuildError(f"pip download failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
 
