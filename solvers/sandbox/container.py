@@ -109,8 +109,11 @@ def docker_client():
     """The Docker SDK client for the engine of DOCKER_HOST (else the default socket); a clear error when none answers."""
     global _CLIENT
     if _CLIENT is None:
-        import docker
-
+        try:
+            import docker
+        except ImportError as e:
+            raise RuntimeError("the agentdistill_docker sandbox needs the Docker SDK for Python: "
+                               "pip install docker==7.2.0") from e
         try:
             client = docker.from_env(max_pool_size=64)
             client.ping()
