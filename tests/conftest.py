@@ -19,3 +19,15 @@ def log_dir(tmp_path):
     path = tmp_path / "logs"
     path.mkdir()
     return path
+
+
+@pytest.fixture(scope="session")
+def docker_image():
+    """The container sandbox's image, built (or found up to date) once per session; for tests marked `docker`,
+    which skip earlier when no engine answers."""
+    from agentdistill.solvers.sandbox.container import ensure_image
+
+    try:
+        return ensure_image()
+    except Exception as e:  # noqa: BLE001  (an engine answers, so a missing image is a failure, not a skip)
+        pytest.fail(f"the Docker engine answers but the sandbox image cannot be built: {e}")

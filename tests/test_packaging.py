@@ -20,6 +20,15 @@ def _pyproject() -> dict:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
+def _shipped_as_data(folder: Path) -> bool:
+    """A folder whose files ship as package data (e.g. the sandbox image's build files) is not a package."""
+    for package, patterns in _pyproject()["tool"]["setuptools"]["package-data"].items():
+        base = ROOT.joinpath(*package.split(".")[1:])
+        if any(folder == base / pattern.split("/")[0] for pattern in patterns if pattern.endswith("/*")):
+            return True
+    return False
+
+
 def test_every_room_is_a_package_linked_into_src():
     # setuptools finds the packages under src/ (the rooms are symlinked there), so a room that is not linked, or a
     # sub-folder without __init__.py, would silently be missing from the wheel.
@@ -33,7 +42,8 @@ def test_every_room_is_a_package_linked_into_src():
             if parent == ROOT / room or "__pycache__" in parent.parts:
                 continue
             is_task_folder = room == "tasks" and parent.parent == ROOT / "tasks" and not parent.name.startswith("_")
-            assert is_task_folder or (parent / "__init__.py").exists(), f"{parent} needs an __init__.py"
+            assert is_task_folder or _shipped_as_data(parent) or (parent / "__init__.py").exists(), \
+                f"{parent} needs an __init__.py (or ship it as package data)"
 
 
 def test_no_generic_top_level_modules(tmp_path):

@@ -1,4 +1,5 @@
-"""The sandboxed interpreter: state, candidates, tools, and hostile code (inside bubblewrap).
+"""The sandboxed interpreter: state, candidates, tools, and hostile code, each inside bubblewrap and inside a
+container (`agentdistill_docker`, marked `docker`; skipped only when no Docker engine answers).
 
 Every hostile case ends with the interpreter still answering and a readable observation.
 """
@@ -6,6 +7,7 @@ Every hostile case ends with the interpreter still answering and a readable obse
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import time
@@ -13,15 +15,29 @@ import time
 import pytest
 
 from agentdistill.solvers.sandbox import BwrapSandbox, Interpreter
+from agentdistill.solvers.sandbox.container import ContainerSandbox, engine_available
 
-pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed")
+PROVIDERS = [
+    pytest.param("bwrap", marks=pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed")),
+    pytest.param("docker", marks=[pytest.mark.docker, pytest.mark.skipif(
+        not engine_available(), reason="no Docker engine answers (DOCKER_HOST or the default socket)")]),
+]
 
 
-def run_in_sandbox(body, tools=None, env_kwargs=None, **config):
-    """Start a bwrap sandbox + interpreter, run `await body(interp, env)`, always stop the sandbox."""
+@pytest.fixture(params=PROVIDERS)
+def new_sandbox(request):
+    """A factory of fresh (not started) sandboxes of the provider under test: `new_sandbox(pids_max=...)`."""
+    if request.param == "docker":
+        request.getfixturevalue("docker_image")
+        return ContainerSandbox
+    return BwrapSandbox
+
+
+def run_in_sandbox(new_sandbox, body, tools=None, env_kwargs=None, **config):
+    """Start a sandbox + interpreter, run `await body(interp, env)`, always stop the sandbox."""
 
     async def main():
-        env = BwrapSandbox(**(env_kwargs or {}))
+        env = new_sandbox(**(env_kwargs or {}))
         await env.start()
         try:
             interp = await Interpreter(env.open_channel, tools, **config).start()
@@ -52,7 +68,7 @@ def host_processes_with(marker: str) -> list[int]:
 
 
 # ------------------------------------------------------------------------------------------------ semantics
-def test_state_value_and_fd_level_output():
+def test_state_value_and_fd_level_output(new_sandbox):
     async def body(interp, env):
         r = await interp.run("x = 41\nprint('hello')\nx + 1")
         assert (r.stdout, r.value, r.error, r.truncated) == ("hello\n", "42", None, False)
@@ -74,10 +90,10 @@ def test_state_value_and_fd_level_output():
         r = await interp.run("y = 3")  # an assignment has no value
         assert r.value is None and r.error is None
 
-    run_in_sandbox(body)
+    run_in_sandbox(new_sandbox, body)
 
 
-def test_errors_are_trimmed_to_user_code():
+def test_errors_are_trimmed_to_user_code(new_sandbox):
     async def body(interp, env):
         r = await interp.run("def f(n):\n    return 10 / n\nf(0)")
         assert r.error.startswith("Traceback (most recent call last):")
@@ -88,10 +104,10 @@ def test_errors_are_trimmed_to_user_code():
         assert "SyntaxError" in r.error and "worker.py" not in r.error
         await assert_usable(interp)
 
-    run_in_sandbox(body)
+    run_in_sandbox(new_sandbox, body)
 
 
-def test_final_answer_stops_the_code_and_returns_the_value():
+def test_final_answer_stops_the_code_and_returns_the_value(new_sandbox):
     async def body(interp, env):
         r = await interp.run("import sympy\nprint('before')\nfinal_answer(sympy.Rational(1, 2))\nprint('after')")
         assert r.final_answer_called and r.final_answer == "1/2" and r.error is None
@@ -101,10 +117,10 @@ def test_final_answer_stops_the_code_and_returns_the_value():
         r = await interp.run("z = 1")
         assert not r.final_answer_called
 
-    run_in_sandbox(body)
+    run_in_sandbox(new_sandbox, body)
 
 
-def test_candidates_share_the_state_are_isolated_and_commit_does_not_rerun():
+def test_candidates_share_the_state_are_isolated_and_commit_does_not_rerun(new_sandbox):
     async def body(interp, env):
         await interp.run("a = 1\nn = 0")
         t0 = time.perf_counter()
@@ -131,10 +147,10 @@ def test_candidates_share_the_state_are_isolated_and_commit_does_not_rerun():
         assert (await interp.run("a")).value == "11"
         assert elapsed < 5
 
-    run_in_sandbox(body)
+    run_in_sandbox(new_sandbox, body)
 
 
-def test_candidates_run_in_parallel_and_get_fresh_random_seeds():
+def test_candidates_run_in_parallel_and_get_fresh_random_seeds(new_sandbox):
     async def body(interp, env):
         await interp.run("import random, time\nimport numpy as np\nnp.random.seed(0)\nrandom.seed(0)")
         t0 = time.perf_counter()
@@ -143,10 +159,10 @@ def test_candidates_run_in_parallel_and_get_fresh_random_seeds():
         assert len({r.value for r in results}) == 4, [r.value for r in results]
         await interp.discard()
 
-    run_in_sandbox(body)
+    run_in_sandbox(new_sandbox, body)
 
 
-def test_host_tool_round_trip():
+def test_host_tool_round_trip(new_sandbox):
     calls = []
 
     async def web_search(query: str, k: int = 3) -> str:
@@ -166,12 +182,12 @@ def test_host_tool_round_trip():
         assert r.stdout == "ToolError ValueError: index unavailable\n", r
         assert ("Paris", 2) in calls and len(calls) == 6
 
-    run_in_sandbox(body, tools={"web_search": web_search})
+    run_in_sandbox(new_sandbox, body, tools={"web_search": web_search})
 
 
-def test_several_interpreters_at_once():
+def test_several_interpreters_at_once(new_sandbox):
     async def one(i: int) -> list[str]:
-        env = BwrapSandbox()
+        env = new_sandbox()
         await env.start()
         try:
             interp = await Interpreter(env.open_channel).start()
@@ -190,7 +206,7 @@ def test_several_interpreters_at_once():
 
 
 # ------------------------------------------------------------------------------------------------ hostile code
-def test_no_network():
+def test_no_network(new_sandbox):
     async def body(interp, env):
         r = await interp.run(
             "import socket\n"
@@ -209,32 +225,40 @@ def test_no_network():
         assert "connected" not in r.stdout and "resolved" not in r.stdout
         await assert_usable(interp)
 
-    run_in_sandbox(body)
+    run_in_sandbox(new_sandbox, body)
 
 
-def test_host_files_and_environment_are_not_visible(monkeypatch):
+def test_host_files_and_environment_are_not_visible(new_sandbox, monkeypatch, tmp_path):
     monkeypatch.setenv("AGENTDISTILL_FAKE_SECRET", "sk-test-should-not-leak")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-fake")
     here = os.path.dirname(os.path.abspath(__file__))
+    marker = tmp_path / "host-only.txt"
+    marker.write_text("host")
+    # A container has its own /root, /home and /etc/shadow: what must not be seen is the HOST's, so paths are
+    # compared by identity (device, inode), which a bind mount of the host's file would share.
+    paths = [os.path.join(here, "test_sandbox.py"), os.path.dirname(here), "/root", "/home", "/etc/shadow", "/work",
+             str(marker)]
+    host = {p: [os.stat(p).st_dev, os.stat(p).st_ino] for p in paths if os.path.exists(p)}
 
     async def body(interp, env):
         r = await interp.run(
-            "import os\n"
-            f"paths = [{os.path.join(here, 'test_sandbox.py')!r}, {os.path.dirname(here)!r}, '/root', '/home', "
-            "'/etc/shadow', '/work']\n"
-            "print([(p, os.path.exists(p)) for p in paths])\n"
+            "import json, os\n"
+            f"paths = {paths!r}\n"
+            "print(json.dumps({p: [os.stat(p).st_dev, os.stat(p).st_ino] for p in paths if os.path.exists(p)}))\n"
             "print(sorted(k for k in os.environ if 'SECRET' in k or 'KEY' in k or 'TOKEN' in k))\n"
             "open('/etc/shadow').read()"
         )
-        assert "True" not in r.stdout.splitlines()[0], r
+        seen = json.loads(r.stdout.splitlines()[0])
+        assert not [p for p in seen if host.get(p) == seen[p]], (seen, host)
+        assert str(marker) not in seen and paths[0] not in seen, seen
         assert r.stdout.splitlines()[1] == "[]", r
-        assert "FileNotFoundError" in r.error
+        assert "FileNotFoundError" in r.error or "PermissionError" in r.error, r.error
         await assert_usable(interp)
 
-    run_in_sandbox(body)
+    run_in_sandbox(new_sandbox, body)
 
 
-def test_writes_outside_the_workspace_are_refused():
+def test_writes_outside_the_workspace_are_refused(new_sandbox):
     async def body(interp, env):
         r = await interp.run(
             "import os\n"
@@ -255,28 +279,29 @@ def test_writes_outside_the_workspace_are_refused():
         assert "File too large" in r.error, r
         await assert_usable(interp)
 
-    run_in_sandbox(body, file_size_mb=2)
+    run_in_sandbox(new_sandbox, body, file_size_mb=2)
 
 
-def test_fork_bomb_is_contained():
+def test_fork_bomb_is_contained(new_sandbox):
     async def body(interp, env):
-        if env.cgroup is None and os.geteuid() == 0:
+        limited = env.pids_current() is not None  # a pids cgroup (bwrap's own, or the container's pids_limit)
+        if not limited and os.geteuid() == 0 and isinstance(env, BwrapSandbox):
             pytest.skip("no pids cgroup here and RLIMIT_NPROC does not bind root")
         await interp.run("keep = 'me'")
         r = await interp.run("import os\nwhile True:\n    os.fork()", timeout=5)
         assert r.error is not None and ("BlockingIOError" in r.error or "ExecutionTimeout" in r.error), r
-        if env.cgroup is not None:
+        if limited:
             for _ in range(50):  # the bomb's processes are gone (killed and reaped) promptly
-                if env.cgroup.current() < 20:
+                if env.pids_current() < 20:
                     break
                 await asyncio.sleep(0.05)
-            assert env.cgroup.current() < 20
+            assert env.pids_current() < 20
         await assert_usable(interp, "keep", "'me'")
 
-    run_in_sandbox(body, env_kwargs={"pids_max": 64})
+    run_in_sandbox(new_sandbox, body, env_kwargs={"pids_max": 64})
 
 
-def test_memory_bomb_gives_memory_error():
+def test_memory_bomb_gives_memory_error(new_sandbox):
     async def body(interp, env):
         r = await interp.run("x = bytearray(8 * 1024 ** 3)")
         assert r.error.rstrip().endswith("MemoryError"), r
@@ -284,10 +309,10 @@ def test_memory_bomb_gives_memory_error():
         assert "MemoryError" in r.error, r
         await assert_usable(interp)
 
-    run_in_sandbox(body, memory_mb=768)
+    run_in_sandbox(new_sandbox, body, memory_mb=768)
 
 
-def test_infinite_loops_are_stopped_and_state_is_restored():
+def test_infinite_loops_are_stopped_and_state_is_restored(new_sandbox):
     async def body(interp, env):
         await interp.run("k = 5")
         r = await interp.run("k = 6\nwhile True:\n    pass", timeout=1)
@@ -307,10 +332,10 @@ def test_infinite_loops_are_stopped_and_state_is_restored():
         assert r.timed_out and "ExecutionTimeout" in r.error, r
         await assert_usable(interp, "k", "5")
 
-    run_in_sandbox(body, grace=1.0)
+    run_in_sandbox(new_sandbox, body, grace=1.0)
 
 
-def test_huge_print_is_truncated():
+def test_huge_print_is_truncated(new_sandbox):
     async def body(interp, env):
         t0 = time.perf_counter()
         r = await interp.run("print('x' * 100_000_000)\nprint('tail')")
@@ -320,14 +345,14 @@ def test_huge_print_is_truncated():
         assert time.perf_counter() - t0 < 20
         await assert_usable(interp)
 
-    run_in_sandbox(body)
+    run_in_sandbox(new_sandbox, body)
 
 
-def test_background_processes_die_with_the_action_or_at_cleanup():
+def test_background_processes_die_with_the_action_or_at_cleanup(new_sandbox):
     marker_plain, marker_detached = "4243.25", "4244.25"
 
     async def main():
-        env = BwrapSandbox()
+        env = new_sandbox()
         await env.start()
         try:
             interp = await Interpreter(env.open_channel).start()
@@ -350,7 +375,7 @@ def test_background_processes_die_with_the_action_or_at_cleanup():
     asyncio.run(main())
 
 
-def test_exits_and_signals_to_the_parent_are_handled():
+def test_exits_and_signals_to_the_parent_are_handled(new_sandbox):
     async def body(interp, env):
         await interp.run("x = 1")
         r = await interp.run("x = 2\nimport os\nos._exit(3)")
@@ -377,10 +402,10 @@ def test_exits_and_signals_to_the_parent_are_handled():
         assert r.error and "InterpreterError" in r.error and "lost" in r.error, r
         await assert_usable(interp)
 
-    run_in_sandbox(body)
+    run_in_sandbox(new_sandbox, body)
 
 
-def test_no_zombies_accumulate():
+def test_no_zombies_accumulate(new_sandbox):
     async def body(interp, env):
         for _ in range(3):
             await interp.run_candidates(["import subprocess\nsubprocess.Popen(['true'])\n1"] * 4)
@@ -399,10 +424,10 @@ def test_no_zombies_accumulate():
         zombies, total = eval(r.value)
         assert zombies == 0 and total < 12, r.value
 
-    run_in_sandbox(body)
+    run_in_sandbox(new_sandbox, body)
 
 
-def test_cancelled_request_leaves_a_usable_interpreter():
+def test_cancelled_request_leaves_a_usable_interpreter(new_sandbox):
     async def body(interp, env):
         await interp.run("kept = 1")
         task = asyncio.create_task(interp.run("import time\ntime.sleep(30)"))
@@ -413,4 +438,4 @@ def test_cancelled_request_leaves_a_usable_interpreter():
         r = await interp.run("'kept' in dir(), 6 * 7")  # a fresh session: the old one was out of step
         assert r.error is None and r.value == "(False, 42)", r
 
-    run_in_sandbox(body)
+    run_in_sandbox(new_sandbox, body)

@@ -1,5 +1,7 @@
-"""Sandbox providers: the bwrap command line and inspect API, the docker configuration and the `docker exec -i`
-worker command (no engine needed), the unsafe local provider, and an inspect eval end to end."""
+"""Sandbox providers: the bwrap command line and inspect API, the docker configuration (compose file, its
+translation for the Docker SDK) and the `docker exec -i` worker command (no engine needed), the unsafe local
+provider, an inspect eval end to end, and, when a Docker engine answers, the same eval and the CLI's
+`--sandbox agentdistill_docker` in real containers."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import pytest
 from inspect_ai import Task, eval
@@ -27,21 +30,24 @@ from agentdistill.solvers.sandbox import (
     interpreter_for_sample,
     sandbox_spec,
 )
-from agentdistill.solvers.sandbox import providers
+from agentdistill.solvers.sandbox import container, providers
 from agentdistill.solvers.sandbox.client import Channel
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed")
+needs_engine = pytest.mark.skipif(not container.engine_available(),
+                                  reason="no Docker engine answers (DOCKER_HOST or the default socket)")
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def docker_server_available() -> bool:
-    if shutil.which("docker") is None:
+def docker_compose_v2_available() -> bool:
+    """inspect's docker provider runs `docker compose` (v2) against a running engine."""
+    if shutil.which("docker") is None or not container.engine_available():
         return False
     try:
-        out = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True,
-                             text=True, timeout=20)
+        out = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired):
         return False
-    return out.returncode == 0 and bool(out.stdout.strip())
+    return out.returncode == 0
 
 
 # ------------------------------------------------------------------------------------------------ bwrap
@@ -110,8 +116,33 @@ def test_docker_compose_configuration():
     assert fields["pids_limit"] == 256 and fields["mem_limit"] == "2g" and float(fields["cpus"]) == 1.0
     assert fields["cap_drop"] == ["ALL"] and "no-new-privileges:true" in fields["security_opt"]
     dockerfile = (COMPOSE_FILE.parent / "Dockerfile").read_text()
-    assert "FROM python:3.11" in dockerfile and "numpy" in dockerfile and "sympy==1.14.0" in dockerfile
-    assert "USER sandbox" in dockerfile
+    assert "ARG BASE=python:3.11-slim\nFROM ${BASE}" in dockerfile and "USER sandbox" in dockerfile
+    assert "-r /tmp/build-context/requirements.txt" in dockerfile
+    requirements = (COMPOSE_FILE.parent / "requirements.txt").read_text().split()
+    assert "numpy>=1.26,<3" in requirements and "sympy==1.14.0" in requirements
+
+
+def test_container_provider_applies_exactly_the_compose_settings(tmp_path):
+    env = container.ContainerSandbox()
+    args = env.run_arguments("/host/socket-dir")
+    assert args["image"] == "agentdistill-sandbox:1"
+    assert (args["network_mode"], args["read_only"], args["init"], args["user"]) == ("none", True, True, "1000:1000")
+    assert (args["working_dir"], args["mem_limit"], args["memswap_limit"]) == ("/workspace", "2g", "2g")
+    assert (args["nano_cpus"], args["pids_limit"], args["cap_drop"]) == (10**9, 256, ["ALL"])
+    assert args["security_opt"] == ["no-new-privileges:true"]
+    assert args["tmpfs"] == {"/tmp": "size=512m,mode=1777", "/workspace": "size=512m,uid=1000,gid=1000,mode=0755"}
+    mounts = {m["Target"]: m for m in args["mounts"]}
+    assert set(mounts) == {providers.WORKER_PATH_IN_SANDBOX, container.SOCKET_DIR_IN_SANDBOX}
+    assert mounts[providers.WORKER_PATH_IN_SANDBOX]["ReadOnly"] is True
+    assert mounts[container.SOCKET_DIR_IN_SANDBOX]["Source"] == "/host/socket-dir"
+    assert args["command"][-2:] == ["--listen", f"{container.SOCKET_DIR_IN_SANDBOX}/worker.sock"]
+    assert "environment" not in args  # nothing of the host's environment goes in
+    assert container.ContainerSandbox(pids_max=64).run_arguments("/x")["pids_limit"] == 64
+    # a compose key with no translation is refused, naming it, rather than silently dropped
+    extra = tmp_path / "compose.yaml"
+    extra.write_text(COMPOSE_FILE.read_text().replace("    init: true", "    init: true\n    privileged: true"))
+    with pytest.raises(ValueError, match="'privileged'"):
+        container.container_settings(extra)
 
 
 def test_docker_worker_command_line():
@@ -179,20 +210,82 @@ def test_sandbox_docker_on_the_command_line_uses_our_compose_file():
     resolved = resolve_task_sandbox(task, "docker")  # what `--sandbox docker` does
     assert (resolved.type, resolved.config) == ("docker", str(COMPOSE_FILE))
     assert resolve_task_sandbox(task, "bwrap").type == "bwrap"
+    resolved = resolve_task_sandbox(Task(dataset=[Sample(input="q")], sandbox="bwrap"), "agentdistill_compose")
+    assert resolved.type == "agentdistill_compose"
+    assert providers.AgentdistillCompose._config(resolved.config) == str(COMPOSE_FILE)
     resolved = resolve_task_sandbox(Task(dataset=[Sample(input="q")], sandbox="bwrap"), "agentdistill_docker")
     assert resolved.type == "agentdistill_docker"
-    assert providers.AgentdistillDocker._config(resolved.config) == str(COMPOSE_FILE)
+    assert container._compose_file(resolved.config) == COMPOSE_FILE
     assert sandbox_spec("docker").config == str(COMPOSE_FILE)
     assert sandbox_spec("docker:/x/compose.yaml").config == "/x/compose.yaml"
 
 
 @pytest.mark.docker
-@pytest.mark.skipif(not docker_server_available(), reason="`docker version` reports no server")
-def test_docker_live(log_dir):
+@pytest.mark.skipif(not docker_compose_v2_available(), reason="no engine with `docker compose` v2 (inspect's path)")
+def test_docker_compose_live(log_dir):
     [log] = eval(_interp_task(sandbox_spec("docker")), model="mockllm/model", log_dir=str(log_dir),
                  display="none")
     assert log.status == "success", log.error
     assert log.samples[0].metadata["observed"]["value"] == "2"
+
+
+@pytest.mark.docker
+@needs_engine
+def test_container_provider_live(log_dir, docker_image, monkeypatch):
+    started = []
+    original_start = container.ContainerSandbox.start
+
+    async def start(self):
+        started.append(self)
+        await original_start(self)
+
+    monkeypatch.setattr(container.ContainerSandbox, "start", start)
+    [log] = eval(_interp_task("agentdistill_docker"), model="mockllm/model", log_dir=str(log_dir), display="none")
+    assert log.status == "success", log.error
+    for sample in log.samples:
+        assert sample.metadata["observed"] == {"value": "2", "stdout": "[a]\n"}
+    assert len(started) == 2  # one container per sample, removed at sample cleanup with its socket directory
+    client = container.docker_client()
+    for env in started:
+        assert env.container is None and env.tmpdir is None
+        assert not client.containers.list(all=True, filters={"name": env.name})
+
+
+@pytest.mark.docker
+@needs_engine
+def test_cli_gsm_hard_agent_sag_in_containers(tmp_path, docker_image):
+    """The issue's command: `inspect eval tasks/gsm_hard --solver agent_sag --sandbox agentdistill_docker` with the
+    scripted model; each SAG candidate reports the sandbox's PID 1 (the container's init) and the answer."""
+    import json
+
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    def code(body: str) -> str:
+        return f"Thought: I compute it.\nCode:\n```py\n{body}\n```<end_code>"
+
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([
+        {"turn": 0, "reply": code("import os, numpy as np\nanswer = float(np.float64('{{target}}'))\n"
+                                  "print(open('/proc/1/cmdline').read().split(chr(0))[0], os.getuid(), answer)")},
+        {"turn": 1, "reply": code("final_answer(answer)")},
+    ]))  # fmt: skip
+    client = container.docker_client()
+    before = len(client.containers.list(all=True, filters={"label": container.LABEL}))
+    cmd = [str(Path(sys.executable).with_name("inspect")), "eval", "tasks/gsm_hard", "--solver", "agent_sag",
+           "--sandbox", "agentdistill_docker", "--model", "scripted/cli", "-M", f"script={script}", "--limit", "2",
+           "--log-dir", str(tmp_path / "logs"), "--display", "none"]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    [info] = list_eval_logs(str(tmp_path / "logs"))
+    log = read_eval_log(info)
+    assert log.status == "success" and log.eval.sandbox.type == "agentdistill_docker"
+    assert len(log.samples) == 2
+    for sample in log.samples:
+        assert len(sample.metadata["agent"]["steps"][0]["candidates"]) == 8  # SAG's default N
+        observation = next(m.text for m in sample.messages if m.role == "user" and m.text.startswith("Observation:"))
+        assert "/sbin/docker-init 1000 " in observation, observation  # ran in the container, as its non-root user
+        assert sample.scores["math_scorer"].value == "C", sample.scores["math_scorer"]  # correct
+    assert len(client.containers.list(all=True, filters={"label": container.LABEL})) == before  # all removed
 
 
 # ------------------------------------------------------------------------------------------------ local

@@ -6,7 +6,8 @@ Agent-facing API (client.py, acquire.py):
     rs = await interp.run_candidates([c1, c2, ...]) # all forked from the same state, run in parallel
     await interp.commit(i)  /  await interp.discard()
 
-Providers (providers.py): `bwrap` (default, `DEFAULT_SANDBOX`), `docker` (our compose file, see `sandbox_spec`),
+Providers: `bwrap` (default, `DEFAULT_SANDBOX`, providers.py), `agentdistill_docker` (the compose file's container
+through the Docker SDK, container.py), `docker` (inspect's compose path with our compose file, see `sandbox_spec`),
 `local` (unsafe).
 """
 

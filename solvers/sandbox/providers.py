@@ -1,20 +1,23 @@
-"""Sandbox providers: `bwrap` (default), inspect's `docker` with the shipped compose file, and (unsafe) `local`.
+"""Sandbox providers: `bwrap` (default), `agentdistill_docker`, inspect's `docker` with the shipped compose file,
+and (unsafe) `local`.
 
 - `bwrap`: one long-lived bubblewrap sandbox per sample: every namespace unshared (no network), read-only system
   binds, private tmpfs workspace and /tmp, empty environment, dies with its parent, in its own pids cgroup when the
   host allows it; everything is killed at sample cleanup. Its main process is the worker in spawner mode listening
   on a Unix socket passed in by the host: each interpreter, exec, read_file or write_file is one connection.
-- `docker`: inspect's own Docker sandbox; `COMPOSE_FILE` (Python + numpy + sympy, `network_mode: none`, memory,
-  CPU and pids limits, `init: true`, non-root user) rides along as the config of the default sandbox spec so that
-  `--sandbox docker` uses it (see `sandbox_spec`). The worker runs over a `docker exec -i` pipe.
+- `agentdistill_docker` (container.py): a container per sample through the Docker SDK for Python, with exactly the
+  settings of `COMPOSE_FILE`; its main process is the worker in spawner mode, as under bwrap (one mechanism:
+  spawner.py).
+- `docker`: inspect's own Docker sandbox (needs `docker compose` v2); `COMPOSE_FILE` (Python + numpy + sympy,
+  `network_mode: none`, memory, CPU and pids limits, `init: true`, non-root user) rides along as the config of the
+  default sandbox spec so that `--sandbox docker` uses it (see `sandbox_spec`); `agentdistill_compose` is the same
+  with the compose file as its default. The worker runs over a `docker exec -i` pipe.
 - `local`: inspect's `local` sandbox: the worker runs on the host with no isolation at all. Unsafe; warns.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import errno
 import logging
 import os
 import shutil
@@ -25,12 +28,10 @@ import sys
 import sysconfig
 import tempfile
 import time
-import uuid
 import warnings
 from pathlib import Path
-from typing import Any, Literal, Union, overload
+from typing import Any
 
-from inspect_ai.util import ExecResult as InspectExecResult
 from inspect_ai.util import SandboxEnvironment, sandboxenv
 
 from agentdistill.core.inspect_compat import (
@@ -42,23 +43,17 @@ from agentdistill.core.inspect_compat import (
 )
 from agentdistill.core.sandbox_spec import COMPOSE_FILE, DEFAULT_SANDBOX, DOCKER_DIR, UNSAFE_LOCAL_WARNING, sandbox_spec  # noqa: F401
 from agentdistill.solvers.sandbox.client import Channel, ChannelFactory, SandboxError, close_sample_interpreter
+from agentdistill.solvers.sandbox.spawner import SANDBOX_WORKDIR, WORKER_PATH_IN_SANDBOX, SpawnerSandbox, ping
 
 logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 WORKER_FILE = HERE / "worker.py"
-SANDBOX_WORKDIR = "/workspace"
-WORKER_PATH_IN_SANDBOX = "/opt/agentdistill/worker.py"
 PIDS_MAX = 256
 TMPFS_BYTES = 512 * 1024 * 1024
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-async def _unix_channel(path: str) -> Channel:
-    reader, writer = await asyncio.open_unix_connection(path, limit=1 << 26)
-    return Channel(reader, writer)
-
-
 def _python_layout() -> dict[str, Any]:
     """Where the host's Python and its site-packages are, and where they appear inside the sandbox."""
     base = Path(sys.base_prefix).resolve()
@@ -177,29 +172,16 @@ def _read(path: Path) -> str:
         return ""
 
 
-def _raise_file_error(reply: dict, file: str) -> None:
-    if "error" not in reply:
-        return
-    kind = reply.get("error")
-    message = reply.get("message") or kind
-    code = reply.get("errno") or 0
-    if kind == "FileNotFoundError":
-        raise FileNotFoundError(code or errno.ENOENT, message, file)
-    if kind == "IsADirectoryError":
-        raise IsADirectoryError(code or errno.EISDIR, message, file)
-    if kind == "PermissionError":
-        raise PermissionError(code or errno.EACCES, message, file)
-    raise OSError(code, message, file)
-
-
 # ------------------------------------------------------------------------------------------------ bwrap
 def bwrap_available() -> bool:
     return shutil.which("bwrap") is not None
 
 
 @sandboxenv(name="bwrap")
-class BwrapSandbox(SandboxEnvironment):
+class BwrapSandbox(SpawnerSandbox):
     """A bubblewrap sandbox, one per sample (see the module docstring)."""
+
+    kind = "bwrap"
 
     def __init__(self, pids_max: int = PIDS_MAX, tmpfs_bytes: int = TMPFS_BYTES):
         super().__init__()
@@ -207,9 +189,7 @@ class BwrapSandbox(SandboxEnvironment):
         self.tmpfs_bytes = tmpfs_bytes
         self.proc: asyncio.subprocess.Process | None = None
         self.tmpdir: str | None = None
-        self.socket_path: str | None = None
         self.cgroup: PidsCgroup | None = None
-        self.name = f"agentdistill-{uuid.uuid4().hex[:12]}"
 
     # inspect lifecycle ---------------------------------------------------------------------------------------------
     @classmethod
@@ -217,24 +197,6 @@ class BwrapSandbox(SandboxEnvironment):
         if not bwrap_available():
             raise RuntimeError("the 'bwrap' sandbox needs bubblewrap (Debian/Ubuntu: apt-get install bubblewrap); "
                                "or run with --sandbox docker")
-
-    @classmethod
-    async def sample_init(cls, task_name: str, config: SandboxEnvironmentConfigType | None,
-                          metadata: dict[str, str]) -> dict[str, SandboxEnvironment]:
-        env = cls()
-        await env.start()
-        return {"default": env}
-
-    @classmethod
-    async def sample_cleanup(cls, task_name: str, config: SandboxEnvironmentConfigType | None,
-                             environments: dict[str, SandboxEnvironment], interrupted: bool) -> None:
-        for env in environments.values():
-            if isinstance(env, BwrapSandbox):
-                await env.stop()
-
-    @classmethod
-    def config_deserialize(cls, config: dict[str, Any]) -> Any:
-        return config
 
     # process ---------------------------------------------------------------------------------------------------
     def command(self, listen_fd: int) -> list[str]:
@@ -294,12 +256,7 @@ class BwrapSandbox(SandboxEnvironment):
         finally:
             listener.close()
         try:
-            chan = await _unix_channel(self.socket_path)
-            try:
-                await chan.send({"op": "ping"})
-                reply = await asyncio.wait_for(chan.recv(), 30)
-            finally:
-                await chan.close()
+            reply = await ping(self.socket_path, 30)
         except Exception as e:  # noqa: BLE001
             err = b""
             if self.proc.returncode is not None and self.proc.stderr is not None:
@@ -333,73 +290,11 @@ class BwrapSandbox(SandboxEnvironment):
             shutil.rmtree(self.tmpdir, ignore_errors=True)
             self.tmpdir = None
 
-    async def _restart(self) -> None:
-        logger.warning("bwrap sandbox %s had died (code killed its processes); starting a fresh one", self.name)
-        await self.stop(close_interpreter=False)  # keeps the sample's interpreter attached: it reconnects
-        await self.start()
+    def pids_current(self) -> int | None:
+        return self.cgroup.current() if self.cgroup is not None else None
 
-    async def _connect(self) -> Channel:
-        if not self.running:
-            await self._restart()
-        try:
-            assert self.socket_path is not None
-            return await _unix_channel(self.socket_path)
-        except (ConnectionRefusedError, FileNotFoundError):
-            await self._restart()
-            return await _unix_channel(self.socket_path)
-
-    async def open_channel(self) -> Channel:
-        return await self._connect()
-
-    async def _request(self, msg: dict, timeout: float | None = None) -> dict:
-        chan = await self._connect()
-        try:
-            await chan.send(msg)
-            return await asyncio.wait_for(chan.recv(), timeout)
-        finally:
-            await chan.close()
-
-    # inspect SandboxEnvironment API -----------------------------------------------------------------------------
-    def _path(self, file: str) -> str:
-        return file if file.startswith("/") else f"{SANDBOX_WORKDIR}/{file}"
-
-    async def exec(self, cmd: list[str], input: str | bytes | None = None, cwd: str | None = None,
-                   env: dict[str, str] | None = None, user: str | None = None, timeout: int | None = None,
-                   timeout_retry: bool = True, concurrency: bool = True) -> InspectExecResult[str]:
-        if user not in (None, "root", "0"):
-            from inspect_ai.util import SandboxUserUnsupportedError
-
-            raise SandboxUserUnsupportedError(f"the bwrap sandbox cannot run commands as {user!r}")
-        data = input.encode() if isinstance(input, str) else input
-        reply = await self._request({
-            "op": "exec", "cmd": list(cmd), "cwd": self._path(cwd) if cwd else SANDBOX_WORKDIR, "env": env or {},
-            "timeout": timeout, "input": base64.b64encode(data).decode() if data is not None else None,
-        }, None if timeout is None else timeout + 10)
-        if reply.get("timeout"):
-            raise TimeoutError(f"command timed out after {timeout} s: {cmd}")
-        stdout = base64.b64decode(reply.get("stdout") or "").decode("utf-8", "replace")
-        stderr = base64.b64decode(reply.get("stderr") or "").decode("utf-8", "replace")
-        code = int(reply.get("returncode", 1))
-        return InspectExecResult(success=code == 0, returncode=code, stdout=stdout, stderr=stderr)
-
-    async def write_file(self, file: str, contents: str | bytes) -> None:
-        data = contents.encode("utf-8") if isinstance(contents, str) else contents
-        path = self._path(file)
-        reply = await self._request({"op": "write_file", "path": path, "data": base64.b64encode(data).decode()}, 60)
-        _raise_file_error(reply, path)
-
-    @overload
-    async def read_file(self, file: str, text: Literal[True] = True) -> str: ...
-
-    @overload
-    async def read_file(self, file: str, text: Literal[False]) -> bytes: ...
-
-    async def read_file(self, file: str, text: bool = True) -> Union[str, bytes]:
-        path = self._path(file)
-        reply = await self._request({"op": "read_file", "path": path}, 60)
-        _raise_file_error(reply, path)
-        data = base64.b64decode(reply["data"])
-        return data.decode("utf-8") if text else data
+    def cpu_ms(self) -> float | None:
+        return self.cgroup.cpu_ms() if self.cgroup is not None else None
 
 
 # ------------------------------------------------------------------------------------------------ docker, local
@@ -407,9 +302,10 @@ def _docker_base() -> type:
     return DockerSandboxEnvironment
 
 
-@sandboxenv(name="agentdistill_docker")
-class AgentdistillDocker(_docker_base()):  # type: ignore[misc]
-    """inspect's docker sandbox, defaulting to the shipped compose file (`--sandbox agentdistill_docker`)."""
+@sandboxenv(name="agentdistill_compose")
+class AgentdistillCompose(_docker_base()):  # type: ignore[misc]
+    """inspect's docker sandbox (`docker compose` v2), defaulting to the shipped compose file
+    (`--sandbox agentdistill_compose`). `agentdistill_docker` (container.py) runs the same settings without compose."""
 
     @classmethod
     def _config(cls, config: SandboxEnvironmentConfigType | None) -> SandboxEnvironmentConfigType:
@@ -490,8 +386,8 @@ async def _process_channel(cmd: list[str], payload: bytes | None = None, cwd: st
 def channel_factory(env: Any) -> tuple[ChannelFactory, str]:
     """How to open a worker channel into this inspect sandbox environment."""
     env = unwrap_sandbox(env)  # inspect hands out a SandboxEnvironmentProxy (event logging)
-    if isinstance(env, BwrapSandbox):
-        return env.open_channel, f"bwrap:{env.name}"
+    if isinstance(env, SpawnerSandbox):  # bwrap, agentdistill_docker: the worker's socket
+        return env.open_channel, f"{env.kind}:{env.name}"
     if isinstance(env, _docker_base()):
         async def docker_factory() -> Channel:
             connection = await env.connection()

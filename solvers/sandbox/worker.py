@@ -8,6 +8,8 @@ byte stream: 4-byte big-endian length + UTF-8 JSON per message. Modes:
   worker.py --serve FD    a spawner accepting connections on the listening Unix socket FD (bwrap); each connection
                           starts with one request: ``init`` (an interpreter session), ``exec``, ``read_file``,
                           ``write_file`` or ``ping``
+  worker.py --listen PATH the same spawner on a Unix socket it creates at PATH (a container: PATH is in a directory
+                          the host mounted in, since no fd can be passed through the engine)
 
 Processes of one interpreter session:
   R  router: talks to the host, owns every candidate's control socket and output pipes, enforces the hard
@@ -1193,12 +1195,23 @@ def serve(listen_fd: int) -> None:
         client.close()
 
 
+def listen_unix(path: str) -> int:
+    """A listening Unix socket at `path`, as a file descriptor. Anyone who can reach the path may connect: the host
+    keeps the directory it lives in private to itself."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    os.chmod(path, 0o666)  # a host user other than the sandbox's uid connects too (connect needs write permission)
+    listener.listen(64)
+    return listener.detach()
+
+
 def main(argv: list[str]) -> None:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 3000))
-    if len(argv) >= 2 and argv[0] == "--serve":
+    if len(argv) >= 2 and argv[0] in ("--serve", "--listen"):
+        listen_fd = int(argv[1]) if argv[0] == "--serve" else listen_unix(argv[1])  # a failure still shows on stderr
         _devnull_stdio()
         sys.stdout.reconfigure(line_buffering=True)
-        serve(int(argv[1]))
+        serve(listen_fd)
         return
     # stdio session: move the protocol off 0/1, point 0/1/2 at /dev/null
     rfd = os.dup(0)

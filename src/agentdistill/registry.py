@@ -12,6 +12,7 @@ from agentdistill.solvers import cot  # noqa: F401  (cot, cot_sc)
 from agentdistill.solvers import rag  # noqa: F401  (rag)
 from agentdistill.solvers.agent import solvers as _agent  # noqa: F401  (agent, agent_sag, agent_ftp)
 from agentdistill.solvers.sandbox import providers as _sandboxes  # noqa: F401  (bwrap; docker/local transports)
+from agentdistill.solvers.sandbox import container as _container  # noqa: F401  (agentdistill_docker)
 
 PACKAGE = "agentdistill"
 
