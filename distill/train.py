@@ -29,7 +29,7 @@ The output folder holds the PEFT adapter (adapter_config.json + adapter_model.sa
 the attention/MLP projections, rank <= 64, no embedding / lm_head modules, so vLLM's LoRA loader
 takes it: `vllm/<base>:<output-dir>`), the tokenizer, `checkpoint-*/` folders, and
 `agentdistill_train.json` (our arguments, TRL's training arguments, the dataset's path, sha256 and
-size, the chat template family, the base model, versions, final metrics). The adapter's
+size, how its trajectories were made (`data_provenance`: agent or CoT, first-thought prefix, retrieval), the chat template family, the base model, versions, final metrics). The adapter's
 `base_model_name_or_path` is a name the `agentdistill/<adapter-dir>` model API resolves (the
 embedded model is written as its hub id, which the API maps to the local converted folder).
 """
@@ -264,6 +264,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.trainer_utils import get_last_checkpoint
 
+    from agentdistill.distill.data_provenance import summarize_records
     from agentdistill.distill.paths import sha256_file
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -307,6 +308,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "training_args": json.loads(config.to_json_string()),
             "dataset": {"path": str(Path(args.data).resolve()), "sha256": sha256_file(args.data), "records": len(records),
                         "tokens_per_epoch": train_tokens, "trained_tokens_per_epoch": trained_tokens},
+            "data_provenance": summarize_records(args.data),  # agent/CoT, ftp, retrieval: the paper's row of this model
             "base_model": {"name": args.base, "loaded_from": base_path, "adapter_base_name": base_name},
             "chat_template_family": family,
             "world_size": world_size(),

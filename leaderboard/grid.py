@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentdistill.leaderboard.provenance import training_provenance
 from agentdistill.leaderboard.runs import GRID_METADATA_KEY, adapter_base, format_size, method_name, parse_size_text, short_model_name, size_from_name
 
 
@@ -170,6 +171,8 @@ def run_grid(config: GridConfig, dry_run: bool = False) -> bool:
         if dry_run or not missing:
             continue
         meta = {GRID_METADATA_KEY: {"model": model.name, "method": method.name, "size": model.size, "distilled": model.distilled}}
+        if model.distilled:  # what it was trained on travels with its logs (the adapter folder may not)
+            meta[GRID_METADATA_KEY]["training"] = training_provenance(model.name)
         options = {"display": "plain", "log_level": "warning", **config.eval, **config.generate}
         if config.limit is not None:
             options["limit"] = config.limit
