@@ -1,0 +1,230 @@
+"""Reproduction view and the paper's other artefacts from logs: synthetic headers and real scripted-model runs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import statistics
+
+import pytest
+
+from agentdistill.distill.data_provenance import summarize_records
+from agentdistill.leaderboard.build import build
+from agentdistill.leaderboard.build import main as leaderboard_main
+from agentdistill.leaderboard.paper import load_numbers
+from agentdistill.leaderboard.provenance import TRAIN_INFO, describe, training_provenance
+from agentdistill.leaderboard.repro import compare, mean_interval, paper_method, wilson
+from agentdistill.leaderboard.runs import read_runs
+from agentdistill.leaderboard.synthetic import synthetic_log, write_log
+from agentdistill.leaderboard.table import TEST_TASKS, build_table
+
+QWEN05 = "hf/Qwen/Qwen2.5-0.5B-Instruct"
+AGENT_FTP = {"kind": "agent", "ftp": True, "rag": False, "full_finetune": False, "base_model": "Qwen/Qwen2.5-0.5B-Instruct"}
+
+
+def grid_meta(size="0.5B", training=None, **extra):
+    meta = {"size": size, "distilled": training is not None, **extra}
+    if training is not None:
+        meta["training"] = training
+    return {"agentdistill_grid": meta}
+
+
+def row_logs(log_dir, model, solver, scores, n=100, **kw):
+    for task, score in zip(TEST_TASKS, scores):
+        write_log(log_dir, synthetic_log(task, model, score, solver=solver, n=n, **kw))
+
+
+def rows_by(comparisons, method):
+    return [c for c in comparisons if c.our_method == method]
+
+
+# ---------------------------------------------------------------- training provenance
+
+
+def _records(path, solver, solver_args, ftp_prefix=None, count=3, kind="agent"):
+    with open(path, "a") as handle:
+        for i in range(count):
+            handle.write(json.dumps({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}], "kind": kind,
+                                     "provenance": {"teacher": "scripted/t", "solver": solver, "solver_args": solver_args,
+                                                    "ftp_prefix": ftp_prefix}}) + "\n")
+
+
+def test_training_provenance_reads_how_the_trajectories_were_made(tmp_path):
+    data = tmp_path / "agent_ftp.jsonl"
+    _records(data, "agent", {"prompt": "teacher", "ftp": True}, ftp_prefix="First, note that")
+    summary = summarize_records(data)
+    assert summary == {"records": 3, "kinds": {"agent": 3}, "ftp_records": 3, "rag_records": 0,
+                       "teachers": {"scripted/t": 3}, "solvers": {"agent": 3}}
+    assert describe(summary) == {"kind": "agent", "ftp": True, "rag": False, "full_finetune": False}
+    _records(data, "agent", {"prompt": "teacher"})  # now half the records were made without the prefix
+    assert describe(summarize_records(data))["ftp"] is None
+
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    rag = tmp_path / "cot_rag.jsonl"
+    _records(rag, "rag", {}, kind="cot")
+    info = {"args": {"learning_rate": 1e-5, "full": True}, "dataset": {"path": str(rag)}, "base_model": {"name": "Qwen/Qwen2.5-1.5B-Instruct"}}
+    (adapter / TRAIN_INFO).write_text(json.dumps(info))
+    # read from the data file (older adapters have no data_provenance) ...
+    got = training_provenance(f"agentdistill/{adapter}")
+    assert (got["kind"], got["rag"], got["ftp"], got["full_finetune"], got["base_model"]) == ("cot", True, False, True, "Qwen/Qwen2.5-1.5B-Instruct")
+    # ... but the recorded data_provenance wins and survives the data file; vllm's base:adapter spelling works too
+    info["data_provenance"] = summarize_records(data.with_name("agent_ftp.jsonl"))
+    (adapter / TRAIN_INFO).write_text(json.dumps(info))
+    rag.unlink()
+    assert training_provenance(f"vllm/Qwen/Qwen2.5-1.5B-Instruct:{adapter}")["kind"] == "agent"
+    del info["data_provenance"]
+    (adapter / TRAIN_INFO).write_text(json.dumps(info))
+    gone = training_provenance(f"agentdistill/{adapter}")
+    assert gone["kind"] is None and "is gone" in gone["note"]
+    assert training_provenance("hf/Qwen/Qwen2.5-0.5B-Instruct") is None
+
+
+@pytest.mark.parametrize(
+    "method, distilled, training, expected",
+    [
+        ("cot", False, None, "CoT Prompting"),
+        ("agent", False, None, "Agent Prompting"),
+        ("rag", False, None, None),
+        ("cot [distilled]", True, {"kind": "cot", "rag": False}, "Distill"),
+        ("rag [distilled]", True, {"kind": "cot", "rag": True}, "Distill + RAG"),
+        ("cot [distilled]", True, {"kind": "cot", "rag": True}, None),  # retrieval in training, none at inference
+        ("agent [distilled]", True, {"kind": "agent", "ftp": False}, "Distill (agent)"),
+        ("agent+sag [distilled]", True, {"kind": "agent", "ftp": False}, "+ sag"),
+        ("agent [distilled]", True, {"kind": "agent", "ftp": True}, "+ ftp"),
+        ("agent+sag [distilled]", True, {"kind": "agent", "ftp": True}, "+ ftp sag"),
+        ("agent+ftp [distilled]", True, {"kind": "agent", "ftp": False}, None),  # inference-time prefix: not "+ ftp"
+        ("agent+ftp+sag [distilled]", True, {"kind": "agent", "ftp": True}, None),
+        ("agent [distilled]", True, {"kind": "agent", "ftp": None}, None),
+        ("agent [distilled]", True, None, None),
+    ],
+)
+def test_paper_row_follows_training_provenance_not_inference_flags(method, distilled, training, expected):
+    assert paper_method(method, distilled, training)[0] == expected
+
+
+# ---------------------------------------------------------------- reproduction view
+
+
+def test_binomial_intervals():
+    low, high = wilson(0.5, 100)
+    assert (low, high) == pytest.approx((0.4038, 0.5962), abs=1e-4)
+    mean, lo, hi = mean_interval([(0.11, 100)] * 8)
+    adj = 13 / 104  # Agresti-Coull: (11 + 2) / (100 + 4)
+    half = 1.959964 * math.sqrt(8 * adj * (1 - adj) / 104) / 8
+    assert (mean, lo, hi) == pytest.approx((0.11, 0.11 - half, 0.11 + half))
+    assert mean_interval([(0.0, 20)] * 8)[2] > 0.0  # 0/n still has an interval
+
+
+def test_reproduction_view_compares_with_the_paper_rows(log_dir):
+    row_logs(log_dir, QWEN05, "agentdistill/cot", [0.11] * 8)  # paper CoT Prompting 11.06
+    scores = [0.20, 0.24, 0.10, 0.22, 0.30, 0.28, 0.05, 0.08]  # mean 18.375 vs paper + ftp sag 21.90
+    row_logs(log_dir, "agentdistill/ftp-lora", "agentdistill/agent_sag", scores, metadata=grid_meta(training=AGENT_FTP))
+    row_logs(log_dir, "agentdistill/ftp-lora", "agentdistill/agent", [0.5] * 8, metadata=grid_meta(training=AGENT_FTP))
+    row_logs(log_dir, "agentdistill/ftp-lora", None, [0.4] * 8, task_args={"solver": "agent", "ftp": True}, metadata=grid_meta(training=AGENT_FTP))
+    plain = dict(AGENT_FTP, ftp=False)
+    row_logs(log_dir, "agentdistill/plain-lora", "agentdistill/agent", [0.19] * 8, metadata=grid_meta(training=plain))
+    comparisons = compare(build_table(read_runs(log_dir)), load_numbers())
+
+    [cot] = rows_by(comparisons, "cot")
+    assert (cot.paper_method, cot.paper, cot.ours, cot.n) == ("CoT Prompting", 11.06, pytest.approx(11.0), 800)
+    assert cot.delta == pytest.approx(-0.06) and cot.inside is True
+    [best] = rows_by(comparisons, "agent+sag [distilled]")
+    assert (best.paper_model, best.paper_method, best.paper) == ("Qwen2.5-0.5B-Instruct", "+ ftp sag", 21.90)
+    assert best.ours == pytest.approx(100 * sum(scores) / 8) and best.delta == pytest.approx(18.375 - 21.90)
+    expected = mean_interval((s, 100) for s in scores)
+    assert (best.lo, best.hi) == pytest.approx((100 * expected[1], 100 * expected[2]))
+    assert best.inside is False  # 21.90 lies above our interval [15.8, 21.0]
+    [ftp] = [c for c in comparisons if c.our_model == "ftp-lora" and c.our_method == "agent [distilled]"]
+    assert (ftp.paper_method, ftp.paper, ftp.inside) == ("+ ftp", 19.99, False)
+    [inference_ftp] = rows_by(comparisons, "agent+ftp [distilled]")
+    assert inference_ftp.paper_method is None and inference_ftp.paper is None and "inference-time" in inference_ftp.note
+    [plain_row] = [c for c in comparisons if c.our_model == "plain-lora"]
+    assert (plain_row.paper_method, plain_row.paper, plain_row.inside) == ("Distill (agent)", 19.24, True)
+
+
+def test_incomplete_rows_stand_ins_and_unknown_provenance(log_dir):
+    for task in TEST_TASKS[:5]:
+        write_log(log_dir, synthetic_log(task, QWEN05, 0.2, n=100))
+    row_logs(log_dir, "agentdistill/smollm2-135m", "agentdistill/cot", [0.05] * 8)
+    row_logs(log_dir, "agentdistill/mystery", "agentdistill/agent", [0.1] * 8, metadata=grid_meta("0.5B", training={"kind": None}))
+    comparisons = compare(build_table(read_runs(log_dir)), load_numbers(), {"smollm2-135m": "Qwen2.5-0.5B-Instruct"})
+    [partial] = [c for c in comparisons if c.our_model == "Qwen2.5-0.5B-Instruct"]
+    assert partial.inside is None and "incomplete (5/8" in partial.note
+    [stand_in] = [c for c in comparisons if c.our_model == "smollm2-135m"]
+    assert stand_in.paper == 11.06 and "stand-in" in stand_in.note and stand_in.n == 800
+    assert stand_in.hi < 11.06 and stand_in.inside is False  # 5% of 800: the paper's 11.06 is far above
+    [unknown] = [c for c in comparisons if c.our_model == "mystery"]
+    assert unknown.paper is None and "provenance unknown" in unknown.note
+
+
+# ---------------------------------------------------------------- the other artefacts (headers)
+
+
+def _csv(path):
+    with open(path) as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_header_artefacts_recompute_the_logged_means(log_dir, tmp_path):
+    stats_sag = {"tokens_generated": 410.0, "parse_errors": 0.25, "exec_errors": 0.5, "web_search_calls": 2.5, "steps": 3.0}
+    stats_greedy = {"tokens_generated": 300.0, "parse_errors": 1.5, "exec_errors": 1.25, "web_search_calls": 1.0, "steps": 4.0}
+    for task in TEST_TASKS:
+        write_log(log_dir, synthetic_log(task, QWEN05, 0.3, solver="agentdistill/agent_sag", solver_args={"n": 8}, stats=stats_sag))
+        write_log(log_dir, synthetic_log(task, QWEN05, 0.2, solver="agentdistill/agent", stats=stats_greedy))
+        write_log(log_dir, synthetic_log(task, QWEN05, 0.25, solver="agentdistill/cot_sc", solver_args={"k": 8}))
+        write_log(log_dir, synthetic_log(task, "hf/Qwen/Qwen2.5-3B-Instruct", 0.4, solver="agentdistill/agent", stats={"web_search_calls": 3.0}))
+        for t, score in ((0.0, 0.3), (0.4, 0.2), (0.8, 0.1)):
+            write_log(log_dir, synthetic_log(task, "hf/Qwen/Qwen2.5-1.5B-Instruct", score, solver="agentdistill/cot", solver_args={"temperature": t}))
+        for seed, score in ((0, 0.30), (1, 0.40), (2, 0.35)):
+            write_log(log_dir, synthetic_log(task, "hf/Qwen/Qwen2.5-7B-Instruct", score, solver="agentdistill/cot", metadata=grid_meta("7B", seed=seed)))
+    paths = build(str(log_dir), str(tmp_path / "out"), paper=True)
+
+    tokens = {r["model · method"]: r for r in _csv(paths["figure6_tokens_csv"])}
+    assert float(tokens["0.5B Qwen2.5-0.5B-Instruct · agent+sag"]["MATH500"]) == 410.0
+    assert float(tokens["0.5B Qwen2.5-0.5B-Instruct · agent"]["AIME"]) == 300.0
+    errors = _csv(paths["figure7_errors_csv"])
+    sag = [r for r in errors if r["SAG"] == "yes" and r["task"] == "GSM-Hard"]
+    greedy = [r for r in errors if r["SAG"] == "no" and r["task"] == "GSM-Hard" and "0.5B" in r["model · method"]]
+    assert [float(sag[0]["parse errors"]), float(sag[0]["exec errors"])] == [0.25, 0.5]
+    assert [float(greedy[0]["parse errors"]), float(greedy[0]["exec errors"])] == [1.5, 1.25]
+    search = {(r["task"], r["size"], r["method"]): float(r["search calls"]) for r in _csv(paths["figure8_retrieval_csv"])}
+    assert search[("Bamboogle", "0.5B", "agent+sag")] == 2.5 and search[("Bamboogle", "3B", "agent")] == 3.0
+    assert not any(task == "MATH500" for task, _, _ in search)  # retrieval is plotted for the factual tasks
+    sc = {(r["model · method"], r["task"]): r for r in _csv(paths["figure5_sag_vs_cotsc_csv"])}
+    assert sc[("0.5B Qwen2.5-0.5B-Instruct · cot_sc", "AIME")]["N"] == "8" and float(sc[("0.5B Qwen2.5-0.5B-Instruct · agent+sag", "AIME")]["accuracy"]) == 30.0
+    temps = {float(r["temperature"]): float(r["Avg."]) for r in _csv(paths["table6_temperature_csv"])}
+    assert temps == {0.0: 30.0, 0.4: 20.0, 0.8: 10.0}
+    [seeds] = _csv(paths["table7_seeds_csv"])
+    spread = statistics.stdev([30.0, 40.0, 35.0])
+    assert seeds["seeds"] == "3" and seeds["HotpotQA"] == f"35.0 ± {spread:.1f}" and seeds["Avg."] == f"35.0 ± {spread:.1f}"
+    assert "No data" in open(paths["table8_lora_full_md"]).read()
+    for name in ("figure5_sag_vs_cotsc", "figure6_tokens", "figure7_errors", "figure8_retrieval"):
+        assert open(paths[f"{name}_png"], "rb").read(4) == b"\x89PNG"
+    page = open(paths["html"]).read()
+    assert '<table id="reproduction">' in page and 'id="table6_temperature"' in page and page.count("data:image/png;base64") >= 5
+
+
+def test_lora_vs_full_table_from_training_provenance(log_dir, tmp_path):
+    lora = dict(AGENT_FTP, base_model="Qwen/Qwen2.5-1.5B-Instruct", learning_rate=2e-4)
+    full = dict(lora, full_finetune=True, learning_rate=1e-5)
+    row_logs(log_dir, "agentdistill/q15-lora", "agentdistill/agent", [0.3] * 8, metadata=grid_meta("1.5B", training=lora))
+    row_logs(log_dir, "agentdistill/q15-full", "agentdistill/agent", [0.2] * 8, metadata=grid_meta("1.5B", training=full))
+    paths = build(str(log_dir), str(tmp_path / "out"), paper=True, plot=False)
+    table = {r["fine-tuning"]: r for r in _csv(paths["table8_lora_full_csv"])}
+    assert float(table["LoRA"]["Avg."]) == pytest.approx(30.0) and float(table["full"]["Avg."]) == pytest.approx(20.0)
+    assert table["full"]["lr"] == "0.0000" or float(table["full"]["lr"]) == pytest.approx(1e-5)
+    repro = {r["our_model"]: r for r in _csv(paths["reproduction_csv"])}
+    assert (repro["q15-full"]["paper_table"], repro["q15-full"]["paper"]) == ("table8_lora_vs_full", "26.2400")
+    assert (repro["q15-lora"]["paper_table"], repro["q15-lora"]["paper"]) == ("table2", "29.1100")
+
+
+def test_cli_paper_option_and_stand_in(log_dir, tmp_path, capsys):
+    row_logs(log_dir, "agentdistill/smollm2-135m", "agentdistill/cot", [0.1] * 8, n=20)
+    out = tmp_path / "out"
+    assert leaderboard_main([str(log_dir), "--out", str(out), "--paper", "--no-plot", "--paper-model", "smollm2-135m=Qwen2.5-0.5B-Instruct"]) == 0
+    text = (out / "paper" / "reproduction.md").read_text()
+    assert "| 0.135B | smollm2-135m | cot | Qwen2.5-0.5B-Instruct · CoT Prompting | Avg. | 11.06 | 10.00 [" in text
+    assert "stand-in: smollm2-135m compared with Qwen2.5-0.5B-Instruct" in text
+    assert "reproduction_md: " in capsys.readouterr().out
