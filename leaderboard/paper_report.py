@@ -318,7 +318,7 @@ def table8_lora_full(runs: list[Run], paper: PaperNumbers, table: Table) -> Arte
             continue
         training = run.training or {}
         avg = row.cells.get("overall_avg")
-        method, _ = repro.paper_method(row.method, True, training)
+        method, _ = repro.paper_method(run.solver_method or row.method, True, training)
         rows.append([format_size(row.size), row.model, row.method, method or "—",
                      "full" if training.get("full_finetune") else "LoRA" if training else "unknown",
                      training.get("learning_rate"), None if avg is None or avg.value is None else 100 * avg.value])

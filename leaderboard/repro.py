@@ -6,7 +6,8 @@ A leaderboard row is matched to a paper row by model and method:
   adapter config), compared case-insensitively by its last path component
   (`vllm/Qwen/Qwen2.5-7B-Instruct` ~ `Qwen2.5-7B-Instruct`); `--paper-model OURS=PAPER` maps a
   stand-in (e.g. the embedded SmolLM2 for Qwen2.5-0.5B), and such rows are labelled `stand-in`.
-- method (the paper's Table 2 row names): not distilled: `cot` -> CoT Prompting, `agent` -> Agent
+- method (the paper's Table 2 row names), from the solver that ran (a grid's own method label is only
+  a label): not distilled: `cot` -> CoT Prompting, `agent` -> Agent
   Prompting. Distilled, by the training provenance (`leaderboard/provenance.py`), never by
   inference flags: CoT-trained + `cot` -> Distill; CoT-trained with retrieval + `rag` -> Distill +
   RAG; agent-trained + `agent` -> Distill (agent), + `agent+sag` -> + sag; agent-trained on
@@ -148,7 +149,7 @@ def compare(table: Table, paper: PaperNumbers, model_map: dict[str, str] | None 
             continue
         training = run.training if run.training is not None else (training_provenance(run.model) if row.distilled else None)
         name, stand_in = _paper_model(run, training, mapping)
-        method, note = paper_method(row.method, row.distilled, training)
+        method, note = paper_method(run.solver_method or row.method, row.distilled, training)
         full = bool((training or {}).get("full_finetune"))
         found = None
         if method is not None:

@@ -228,3 +228,55 @@ def test_cli_paper_option_and_stand_in(log_dir, tmp_path, capsys):
     assert "| 0.135B | smollm2-135m | cot | Qwen2.5-0.5B-Instruct · CoT Prompting | Avg. | 11.06 | 10.00 [" in text
     assert "stand-in: smollm2-135m compared with Qwen2.5-0.5B-Instruct" in text
     assert "reproduction_md: " in capsys.readouterr().out
+
+
+SEEDED_TOY = '''
+from inspect_ai import Task, task
+from inspect_ai.dataset import Sample
+from inspect_ai.model import ModelOutput
+from inspect_ai.scorer import match
+from inspect_ai.solver import solver
+
+@solver
+def agent_toy(seed: int = 0):
+    """Answers the first `seed` samples right: accuracy that depends on the seed the grid passes."""
+    async def solve(state, generate):
+        right = int(state.sample_id) < seed
+        state.output = ModelOutput.from_content("toy", state.target.text if right else "wrong")
+        return state
+    return solve
+
+@task
+def math500():
+    return Task(dataset=[Sample(id=str(i), input=f"q{i}", target=str(i)) for i in range(4)], scorer=match())
+'''
+
+
+def test_grid_seeds_and_per_model_methods_feed_table7(tmp_path):
+    from agentdistill.leaderboard.grid import main as grid_main
+    from agentdistill.leaderboard.grid import parse_config
+
+    toy = tmp_path / "toy.py"
+    toy.write_text(SEEDED_TOY)
+    config = tmp_path / "grid.yaml"
+    config.write_text(
+        f"log_dir: {tmp_path / 'logs'}\n"
+        f"tasks: ['{toy}@math500']\n"
+        "seeds: [1, 3]\n"
+        "models:\n"
+        "  - {name: scripted/toy-0.5b, args: {script: [{reply: x}]}, methods: [seeded]}\n"
+        "  - {name: scripted/other-1.5b, args: {script: [{reply: x}]}, methods: []}\n"
+        f"methods:\n  - {{name: seeded, solver: '{toy}@agent_toy'}}\n  - {{name: never, solver: '{toy}@agent_toy'}}\n"
+    )
+    assert grid_main([str(config)]) == 0
+    logs = sorted(p.relative_to(tmp_path / "logs").parts[:3] for p in (tmp_path / "logs").rglob("*.eval"))
+    assert logs == [("toy-0.5b", "seeded", "seed-1"), ("toy-0.5b", "seeded", "seed-3")]  # `never` and the 1.5B model: not run
+    runs = read_runs(tmp_path / "logs")
+    assert sorted((r.grid["seed"], r.generate["seed"], r.headline().value) for r in runs) == [(1, 1, 0.25), (3, 3, 0.75)]
+    paths = build(str(tmp_path / "logs"), str(tmp_path / "out"), paper=True, plot=False)
+    [row] = _csv(paths["table7_seeds_csv"])
+    assert row["seeds"] == "2" and row["MATH500"] == f"50.0 ± {statistics.stdev([25.0, 75.0]):.1f}"
+    for bad, message in (({"seeds": [1, 1]}, "distinct"), ({"seeds": [1], "generate": {"seed": 2}}, "either"),
+                         ({"models": [{"name": "m", "methods": ["nope"]}]}, "not among")):
+        with pytest.raises(ValueError, match=message):
+            parse_config({"tasks": ["a"], "models": ["m"], "methods": ["cot"], **bad})
