@@ -55,6 +55,7 @@ DEFAULTS = {
     "effective_batch_size": 8,
     "max_length": 10240,
 }
+FULL_FINETUNE_LR = 1e-5  # the paper's LoRA vs full fine-tuning ablation (Table 8)
 INFO_FILE = "agentdistill_train.json"
 # Modules vLLM's LoRA loader never accepts as LoRA targets for these decoder models.
 UNSERVABLE_MODULES = ("embed_tokens", "lm_head", "wte", "wpe")
@@ -69,7 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-length", type=int, default=DEFAULTS["max_length"], help="tokens per example (longer ones are truncated)")
     p.add_argument("--epochs", type=float, default=DEFAULTS["epochs"])
     p.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimizer steps (overrides --epochs)")
-    p.add_argument("--learning-rate", type=float, default=DEFAULTS["learning_rate"])
+    p.add_argument("--learning-rate", type=float, default=DEFAULTS["learning_rate"],
+                   help=f"default {DEFAULTS['learning_rate']} (LoRA); with --full this default becomes {FULL_FINETUNE_LR} "
+                        "(any other value given is kept)")
+    p.add_argument("--full", action="store_true",
+                   help="full fine-tuning of all weights instead of LoRA (the paper's Table 8 ablation); writes a whole model folder")
     p.add_argument("--lora-r", type=int, default=DEFAULTS["lora_r"])
     p.add_argument("--lora-alpha", type=int, default=DEFAULTS["lora_alpha"])
     p.add_argument("--lora-dropout", type=float, default=DEFAULTS["lora_dropout"])
@@ -268,6 +273,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from agentdistill.distill.paths import sha256_file
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if getattr(args, "full", False) and args.learning_rate == DEFAULTS["learning_rate"]:
+        args.learning_rate = FULL_FINETUNE_LR  # the LoRA default is far too high for all weights
     if args.threads:
         torch.set_num_threads(args.threads)
     records = load_records(args.data)
@@ -279,7 +286,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     dtype = torch.bfloat16 if bf16 and torch.cuda.is_available() else torch.float32
     model = AutoModelForCausalLM.from_pretrained(base_path, dtype=dtype)
     config = sft_config(args, bf16)
-    peft_config = lora_config(args.lora_r, args.lora_alpha, args.lora_dropout)
+    peft_config = None if args.full else lora_config(args.lora_r, args.lora_alpha, args.lora_dropout)
     if args.padding_free and not args.packing:
         records = drop_overlong(records, tokenizer, original, args.max_length)
     trainer, family = build_trainer(model, tokenizer, records, config, peft_config, original)
@@ -298,11 +305,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     trainer.save_model(args.output_dir)
     info: dict[str, Any] = {}
     if trainer.is_world_process_zero():
-        adapter_config_path = Path(args.output_dir) / "adapter_config.json"
-        adapter_config = json.loads(adapter_config_path.read_text())
-        adapter_config["base_model_name_or_path"] = base_name
-        adapter_config_path.write_text(json.dumps(adapter_config, indent=2, sort_keys=True))
-        check_vllm_servable(args.output_dir)
+        if not args.full:  # a full fine-tune is a whole model folder: no adapter config to fix or check
+            adapter_config_path = Path(args.output_dir) / "adapter_config.json"
+            adapter_config = json.loads(adapter_config_path.read_text())
+            adapter_config["base_model_name_or_path"] = base_name
+            adapter_config_path.write_text(json.dumps(adapter_config, indent=2, sort_keys=True))
+            check_vllm_servable(args.output_dir)
         info = {
             "args": vars(args),
             "training_args": json.loads(config.to_json_string()),

@@ -280,3 +280,35 @@ def test_grid_seeds_and_per_model_methods_feed_table7(tmp_path):
                          ({"models": [{"name": "m", "methods": ["nope"]}]}, "not among")):
         with pytest.raises(ValueError, match=message):
             parse_config({"tasks": ["a"], "models": ["m"], "methods": ["cot"], **bad})
+
+
+def test_train_full_writes_a_model_folder_at_lr_1e5_with_its_provenance(tmp_path):
+    """`agentdistill train --full` (Table 8): all weights, the paper's lr 1e-5, provenance that says so."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from agentdistill.distill import embedded
+    from agentdistill.distill import train as tr
+
+    folder, gguf = embedded.embedded_dir(), embedded.gguf_path()  # the converted folder, else the tokenizer from the GGUF
+    tokenizer = AutoTokenizer.from_pretrained(str(folder)) if folder.is_dir() else AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    base = tmp_path / "tiny-base"
+    LlamaForCausalLM(LlamaConfig(vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                 num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=1024)).save_pretrained(base)
+    tokenizer.save_pretrained(base)
+    data = tmp_path / "agent_ftp.jsonl"
+    with open(data, "w") as handle:
+        for i in range(2):
+            handle.write(json.dumps({"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": f"What is {i}+1?"},
+                                                  {"role": "assistant", "content": f"Thought: add.\nCode:\n```py\nfinal_answer({i + 1})\n```<end_code>"}],
+                                     "kind": "agent", "provenance": {"solver": "agent", "solver_args": {"ftp": True}, "ftp_prefix": "Add."}}) + "\n")
+    out = tmp_path / "full"
+    assert tr.main(["--data", str(data), "--output-dir", str(out), "--base", str(base), "--full", "--max-steps", "1",
+                    "--effective-batch-size", "1", "--max-length", "256", "--save-steps", "100", "--no-progress"]) == 0
+    info = json.loads((out / TRAIN_INFO).read_text())
+    assert info["training_args"]["learning_rate"] == 1e-5 and info["args"]["full"] is True
+    assert info["data_provenance"]["ftp_records"] == 2 and not (out / "adapter_config.json").exists()
+    before = LlamaForCausalLM.from_pretrained(base).state_dict()
+    after = AutoModelForCausalLM.from_pretrained(out).state_dict()
+    assert set(before) == set(after) and any(not (before[k] == after[k]).all() for k in before)  # weights themselves moved
+    got = training_provenance(f"agentdistill/{out}")
+    assert (got["kind"], got["ftp"], got["full_finetune"], got["learning_rate"]) == ("agent", True, True, 1e-5)
