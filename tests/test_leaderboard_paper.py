@@ -312,3 +312,50 @@ def test_train_full_writes_a_model_folder_at_lr_1e5_with_its_provenance(tmp_path
     assert set(before) == set(after) and any(not (before[k] == after[k]).all() for k in before)  # weights themselves moved
     got = training_provenance(f"agentdistill/{out}")
     assert (got["kind"], got["ftp"], got["full_finetune"], got["learning_rate"]) == ("agent", True, True, 1e-5)
+
+
+def test_sample_artefacts_figure4_and_table5_from_scripted_runs(tmp_path):
+    """Real task logs (scripted model, CoT): MATH500 by subject/level and teacher training-set accuracy by difficulty."""
+    from collections import defaultdict
+
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.log import read_eval_log
+    from inspect_ai.model import get_model
+
+    import agentdistill.solvers.registry  # noqa: F401  (scripted model)
+    from agentdistill.leaderboard.grid import task_spec
+
+    # right when the question has a `$` (LaTeX) or names a film, wrong otherwise: a mix per level and subject
+    script = [{"match": r"\$|film", "reply": "<answer>\\boxed{{{target}}}</answer>"}, {"reply": "<answer>\\boxed{-12345}</answer>"}]
+    logs = tmp_path / "logs"
+    for task, limit in (("math500", 12), ("math_train", 10), ("hotpotqa_train", 4)):
+        model = get_model(f"scripted/teacher-{task}", script=script, memoize=False)
+        [log] = inspect_eval(task_spec(task), model=model, task_args={"solver": "cot", "judge": "off"}, limit=limit, sample_shuffle=3,
+                             log_dir=str(logs / task), display="none")
+        assert log.status == "success", log.error
+    paths = build(str(logs), str(tmp_path / "out"), paper=True)
+
+    # recompute from the samples, the way a reader would: C/I of the math scorer, em of the factual one
+    expected: dict[tuple, list[float]] = defaultdict(list)
+    for file in logs.rglob("*.eval"):
+        log = read_eval_log(str(file))
+        task = log.eval.task.split("/")[-1]
+        for sample in log.samples:
+            score = sample.scores["math_scorer"].value == "C" if "math_scorer" in sample.scores else sample.scores["factual_scorer"].value["em"]
+            meta = sample.metadata
+            if task == "math500":
+                expected[("subject", meta["subject"])].append(float(score))
+                expected[("level", str(meta["level"]))].append(float(score))
+            else:
+                level = meta.get("level")
+                bucket = ("hard (level 4-5)" if int(level) >= 4 else "medium (level 2-3)") if task == "math_train" else str(level)
+                expected[(task, bucket)].append(float(score))
+    fig4 = {(r["by"], r["group"]): (float(r["accuracy"]), int(r["n"])) for r in _csv(paths["figure4_math500_csv"])}
+    assert fig4 == {k: (pytest.approx(100 * sum(v) / len(v)), len(v)) for k, v in expected.items() if k[0] in ("subject", "level")}
+    assert sum(n for (by, _), (_, n) in fig4.items() if by == "level") == 12
+    assert 0 < sum(a for a, _ in fig4.values()) < 100 * len(fig4)  # a real mix, not all right or all wrong
+    table5 = {(r["task"], r["difficulty"]): (float(r["accuracy"]), int(r["n"])) for r in _csv(paths["table5_teacher_train_csv"])}
+    assert table5 == {k: (pytest.approx(100 * sum(v) / len(v)), len(v)) for k, v in expected.items() if k[0] in ("math_train", "hotpotqa_train")}
+    assert {d for t, d in table5 if t == "math_train"} <= {"hard (level 4-5)", "medium (level 2-3)"}
+    assert open(paths["figure4_math500_png"], "rb").read(4) == b"\x89PNG"
+    assert "Paper (Qwen2.5-32B-Instruct): Agent Prompting: hard 58.4, medium 78.4" in open(paths["table5_teacher_train_md"]).read()
