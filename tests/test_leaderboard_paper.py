@@ -359,3 +359,34 @@ def test_sample_artefacts_figure4_and_table5_from_scripted_runs(tmp_path):
     assert {d for t, d in table5 if t == "math_train"} <= {"hard (level 4-5)", "medium (level 2-3)"}
     assert open(paths["figure4_math500_png"], "rb").read(4) == b"\x89PNG"
     assert "Paper (Qwen2.5-32B-Instruct): Agent Prompting: hard 58.4, medium 78.4" in open(paths["table5_teacher_train_md"]).read()
+
+
+def test_distill_plus_rag_trajectories_are_marked_and_map_to_the_paper_row(monkeypatch, tmp_path):
+    """`agentdistill trajectories run --solver rag`: CoT trajectories made with retrieval -> "Distill + RAG" students."""
+    from agentdistill.distill import trajectories as tj
+    from agentdistill.solvers.retrieval import tool
+    from agentdistill.solvers.retrieval.bm25 import BM25Retriever
+    from agentdistill.solvers.retrieval.corpus import Corpus, Passage
+
+    spec = "test-paper-rag"
+    corpus = Corpus.from_passages([Passage("a", '"Example"\nA passage the teacher reads: Milhouse, Nixon, Bathurst, moth genus.'),
+                                   Passage("b", '"Other"\nAnother passage about something else.')])
+    monkeypatch.setitem(tool._RETRIEVERS, spec, BM25Retriever(corpus, cache_root=tmp_path / "cache"))
+    script = [{"reply": "Reading the passages. <answer>{{target}}</answer>"}]
+    logs = tmp_path / "teacher-rag"
+    assert tj.run_teacher(model="scripted/teacher-rag", model_args={"script": script}, tasks=["hotpotqa_train"], log_dir=str(logs),
+                          solver="rag", solver_args={"retriever": spec}, task_args={"judge": "off"}, limit=3, display="none")
+    conversion = tj.convert_logs([logs])
+    assert len(conversion.records) == 3, conversion.summary()
+    users = []
+    for record in conversion.records:
+        assert record["kind"] == "cot" and record["provenance"]["solver"] == "rag"
+        users.append("\n".join(m["content"] for m in record["messages"] if m["role"] == "user"))
+    # the student is trained on the question with the passages retrieved for it (where BM25 found any here)
+    assert any("===== Document 0" in user and "A passage the teacher reads" in user for user in users)
+    data = tmp_path / "cot_rag.jsonl"
+    tj.write_jsonl(conversion.records, data)
+    facts = describe(summarize_records(data))
+    assert facts == {"kind": "cot", "ftp": False, "rag": True, "full_finetune": False}
+    assert paper_method("rag [distilled]", True, facts)[0] == "Distill + RAG"
+    assert paper_method("cot [distilled]", True, facts)[0] is None  # trained with retrieval, tested without: no paper row
