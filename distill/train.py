@@ -8,6 +8,7 @@ token): system, user and observation turns are masked through a training chat te
 
     agentdistill train --data traj.jsonl --output-dir runs/smol-agent [--base agentdistill/smollm2-135m]
     agentdistill train ... --resume          # continue from the last checkpoint in --output-dir
+    agentdistill train ... --full            # full fine-tuning (all weights, lr 1e-5: the paper's Table 8 ablation)
 
 Multi-GPU (data parallel), same entry point and arguments:
 
