@@ -128,6 +128,8 @@ def _bars(path: str, groups: list[str], series: dict[str, list[float | None]], y
     for i, (name, values) in enumerate(series.items()):
         xs = [g + (i - (len(series) - 1) / 2) * width for g in range(len(groups))]
         ax.bar(xs, [0.0 if v is None else v for v in values], width=width, label=name)
+    top = max((v for values in series.values() for v in values if v is not None), default=0.0)
+    ax.set_ylim(0, top * 1.15 if top > 0 else 1.0)  # all-zero bars stay at the axis, not in a symmetric band
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels(groups, rotation=20, ha="right")
     ax.set_ylabel(ylabel)
@@ -386,6 +388,7 @@ def figure4_math500(runs: list[Run], folder: str, plot: bool) -> Artefact:
                 ax.bar([g + (i - (len(labels) - 1) / 2) * width for g in range(len(groups))], ys, width=width, label=label)
             ax.set_xticks(range(len(groups)))
             ax.set_xticklabels(groups, rotation=25, ha="right", fontsize=8)
+            ax.set_ylim(0, 100)
             ax.set_title(f"MATH500 by {kind}")
             ax.set_ylabel("accuracy (%)")
             ax.grid(axis="y", alpha=0.3)
