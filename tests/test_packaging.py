@@ -88,3 +88,4 @@ def test_wheel_ships_task_data_and_worker(tmp_path):
         assert f"agentdistill/tasks/{task}/{task}.py" in names
     assert "agentdistill/solvers/sandbox/worker.py" in names
     assert any(n.startswith("agentdistill/solvers/retrieval/data/") for n in names)
+    assert "agentdistill/leaderboard/paper_numbers.yaml" in names and "agentdistill/leaderboard/grids/paper.yaml" in names
