@@ -170,15 +170,20 @@ def figure6_tokens(runs: list[Run], folder: str, plot: bool, paper: PaperNumbers
     return art
 
 
+def _solver_method(run: Run) -> str:
+    """The method of the solver that ran (a grid may label it `cot_sc8`, `agent-student`, ...)."""
+    return (run.solver_method or run.method).replace(" [distilled]", "")
+
+
 def _is_agent(run: Run) -> bool:
-    return run.method.startswith("agent")
+    return _solver_method(run).startswith("agent")
 
 
 def figure7_errors(runs: list[Run], folder: str, plot: bool) -> Artefact:
     chosen = _latest_ok((r for r in runs if _is_agent(r)), lambda r: (_label(r), canonical_task(r.task)) if canonical_task(r.task) in TEST_TASKS else None)
     rows = []
     for (label, task), run in sorted(chosen.items(), key=lambda kv: (TEST_TASKS.index(kv[0][1]), kv[0][0])):
-        rows.append([TASK_LABELS[task], label, "yes" if "+sag" in run.method else "no",
+        rows.append([TASK_LABELS[task], label, "yes" if "+sag" in _solver_method(run) else "no",
                      run.stats.get("parse_errors"), run.stats.get("exec_errors"), run.stats.get("steps"), run.completed_samples])
     art = Artefact("figure7_errors", "Figure 7: parse and execution errors per sample, with and without SAG",
                    ["task", "model · method", "SAG", "parse errors", "exec errors", "steps", "n"], rows,
@@ -232,7 +237,7 @@ def figure8_retrieval(runs: list[Run], folder: str, plot: bool) -> Artefact:
 
 
 def _budget(run: Run) -> int | None:
-    base = run.method.replace(" [distilled]", "")
+    base = _solver_method(run)
     if base == "cot_sc":
         return int(run.solver_args.get("k", COT_SC_DEFAULT_K))
     if "+sag" in base:

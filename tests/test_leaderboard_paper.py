@@ -173,7 +173,8 @@ def test_header_artefacts_recompute_the_logged_means(log_dir, tmp_path):
     for task in TEST_TASKS:
         write_log(log_dir, synthetic_log(task, QWEN05, 0.3, solver="agentdistill/agent_sag", solver_args={"n": 8}, stats=stats_sag))
         write_log(log_dir, synthetic_log(task, QWEN05, 0.2, solver="agentdistill/agent", stats=stats_greedy))
-        write_log(log_dir, synthetic_log(task, QWEN05, 0.25, solver="agentdistill/cot_sc", solver_args={"k": 8}))
+        write_log(log_dir, synthetic_log(task, QWEN05, 0.25, solver="agentdistill/cot_sc", solver_args={"k": 8},
+                                         metadata={"agentdistill_grid": {"method": "cot_sc8"}}))  # a grid label, as in paper.yaml
         write_log(log_dir, synthetic_log(task, "hf/Qwen/Qwen2.5-3B-Instruct", 0.4, solver="agentdistill/agent", stats={"web_search_calls": 3.0}))
         for t, score in ((0.0, 0.3), (0.4, 0.2), (0.8, 0.1)):
             write_log(log_dir, synthetic_log(task, "hf/Qwen/Qwen2.5-1.5B-Instruct", score, solver="agentdistill/cot", solver_args={"temperature": t}))
@@ -193,7 +194,7 @@ def test_header_artefacts_recompute_the_logged_means(log_dir, tmp_path):
     assert search[("Bamboogle", "0.5B", "agent+sag")] == 2.5 and search[("Bamboogle", "3B", "agent")] == 3.0
     assert not any(task == "MATH500" for task, _, _ in search)  # retrieval is plotted for the factual tasks
     sc = {(r["model · method"], r["task"]): r for r in _csv(paths["figure5_sag_vs_cotsc_csv"])}
-    assert sc[("0.5B Qwen2.5-0.5B-Instruct · cot_sc", "AIME")]["N"] == "8" and float(sc[("0.5B Qwen2.5-0.5B-Instruct · agent+sag", "AIME")]["accuracy"]) == 30.0
+    assert sc[("0.5B Qwen2.5-0.5B-Instruct · cot_sc8", "AIME")]["N"] == "8" and float(sc[("0.5B Qwen2.5-0.5B-Instruct · agent+sag", "AIME")]["accuracy"]) == 30.0
     temps = {float(r["temperature"]): float(r["Avg."]) for r in _csv(paths["table6_temperature_csv"])}
     assert temps == {0.0: 30.0, 0.4: 20.0, 0.8: 10.0}
     [seeds] = _csv(paths["table7_seeds_csv"])
