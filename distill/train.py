@@ -8,6 +8,7 @@ token): system, user and observation turns are masked through a training chat te
 
     agentdistill train --data traj.jsonl --output-dir runs/smol-agent [--base agentdistill/smollm2-135m]
     agentdistill train ... --resume          # continue from the last checkpoint in --output-dir
+    agentdistill train ... --full            # full fine-tuning (all weights, lr 1e-5: the paper's Table 8 ablation)
 
 Multi-GPU (data parallel), same entry point and arguments:
 
@@ -29,7 +30,7 @@ The output folder holds the PEFT adapter (adapter_config.json + adapter_model.sa
 the attention/MLP projections, rank <= 64, no embedding / lm_head modules, so vLLM's LoRA loader
 takes it: `vllm/<base>:<output-dir>`), the tokenizer, `checkpoint-*/` folders, and
 `agentdistill_train.json` (our arguments, TRL's training arguments, the dataset's path, sha256 and
-size, the chat template family, the base model, versions, final metrics). The adapter's
+size, how its trajectories were made (`data_provenance`: agent or CoT, first-thought prefix, retrieval), the chat template family, the base model, versions, final metrics). The adapter's
 `base_model_name_or_path` is a name the `agentdistill/<adapter-dir>` model API resolves (the
 embedded model is written as its hub id, which the API maps to the local converted folder).
 """
@@ -46,6 +47,7 @@ from typing import Any
 
 from agentdistill.core.paths import sha256_file
 from agentdistill.distill.chat_templates import check_template, training_template
+from agentdistill.core.data_provenance import summarize_records
 from agentdistill.models import embedded
 from agentdistill.models.embedded import EMBEDDED_HUB_ID
 
@@ -58,6 +60,7 @@ DEFAULTS = {
     "effective_batch_size": 8,
     "max_length": 10240,
 }
+FULL_FINETUNE_LR = 1e-5  # the paper's LoRA vs full fine-tuning ablation (Table 8)
 INFO_FILE = "agentdistill_train.json"
 # Modules vLLM's LoRA loader never accepts as LoRA targets for these decoder models.
 UNSERVABLE_MODULES = ("embed_tokens", "lm_head", "wte", "wpe")
@@ -72,7 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-length", type=int, default=DEFAULTS["max_length"], help="tokens per example (longer ones are truncated)")
     p.add_argument("--epochs", type=float, default=DEFAULTS["epochs"])
     p.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimizer steps (overrides --epochs)")
-    p.add_argument("--learning-rate", type=float, default=DEFAULTS["learning_rate"])
+    p.add_argument("--learning-rate", type=float, default=DEFAULTS["learning_rate"],
+                   help=f"default {DEFAULTS['learning_rate']} (LoRA); with --full this default becomes {FULL_FINETUNE_LR} "
+                        "(any other value given is kept)")
+    p.add_argument("--full", action="store_true",
+                   help="full fine-tuning of all weights instead of LoRA (the paper's Table 8 ablation); writes a whole model folder")
     p.add_argument("--lora-r", type=int, default=DEFAULTS["lora_r"])
     p.add_argument("--lora-alpha", type=int, default=DEFAULTS["lora_alpha"])
     p.add_argument("--lora-dropout", type=float, default=DEFAULTS["lora_dropout"])
@@ -264,6 +271,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from transformers.trainer_utils import get_last_checkpoint
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if getattr(args, "full", False) and args.learning_rate == DEFAULTS["learning_rate"]:
+        args.learning_rate = FULL_FINETUNE_LR  # the LoRA default is far too high for all weights
     if args.threads:
         torch.set_num_threads(args.threads)
     records = load_records(args.data)
@@ -275,7 +284,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     dtype = torch.bfloat16 if bf16 and torch.cuda.is_available() else torch.float32
     model = AutoModelForCausalLM.from_pretrained(base_path, dtype=dtype)
     config = sft_config(args, bf16)
-    peft_config = lora_config(args.lora_r, args.lora_alpha, args.lora_dropout)
+    peft_config = None if args.full else lora_config(args.lora_r, args.lora_alpha, args.lora_dropout)
     if args.padding_free and not args.packing:
         records = drop_overlong(records, tokenizer, original, args.max_length)
     trainer, family = build_trainer(model, tokenizer, records, config, peft_config, original)
@@ -294,16 +303,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     trainer.save_model(args.output_dir)
     info: dict[str, Any] = {}
     if trainer.is_world_process_zero():
-        adapter_config_path = Path(args.output_dir) / "adapter_config.json"
-        adapter_config = json.loads(adapter_config_path.read_text())
-        adapter_config["base_model_name_or_path"] = base_name
-        adapter_config_path.write_text(json.dumps(adapter_config, indent=2, sort_keys=True))
-        check_vllm_servable(args.output_dir)
+        if not args.full:  # a full fine-tune is a whole model folder: no adapter config to fix or check
+            adapter_config_path = Path(args.output_dir) / "adapter_config.json"
+            adapter_config = json.loads(adapter_config_path.read_text())
+            adapter_config["base_model_name_or_path"] = base_name
+            adapter_config_path.write_text(json.dumps(adapter_config, indent=2, sort_keys=True))
+            check_vllm_servable(args.output_dir)
         info = {
             "args": vars(args),
             "training_args": json.loads(config.to_json_string()),
             "dataset": {"path": str(Path(args.data).resolve()), "sha256": sha256_file(args.data), "records": len(records),
                         "tokens_per_epoch": train_tokens, "trained_tokens_per_epoch": trained_tokens},
+            "data_provenance": summarize_records(args.data),  # agent/CoT, ftp, retrieval: the paper's row of this model
             "base_model": {"name": args.base, "loaded_from": base_path, "adapter_base_name": base_name},
             "chat_template_family": family,
             "world_size": world_size(),

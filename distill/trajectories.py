@@ -3,8 +3,10 @@
 Two steps, also usable apart:
 
 1. `run`: evaluate any inspect model as the teacher on the training tasks (default `math_train` and
-   `hotpotqa_train`) with the `agent` solver (teacher prompt; `--ftp` for the first-thought prefix) or
-   with `cot`, through `inspect_ai.eval_set` into one log directory. Re-running the same command
+   `hotpotqa_train`) with the `agent` solver (teacher prompt; `--ftp` for the first-thought prefix), with
+   `cot`, or with `rag` (CoT over retrieved passages: the paper's "Distill + RAG" data; the student is
+   trained on the question with its passages and evaluated with `rag`), through `inspect_ai.eval_set`
+   into one log directory. Re-running the same command
    resumes: finished tasks are reused, an interrupted or failed task is retried with its completed
    samples reused, and errored samples are always run again (the eval runs with
    `fail_on_error` + `continue_on_fail`, so a log holding an errored sample is never "done").

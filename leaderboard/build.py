@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from agentdistill.leaderboard.paper_report import write_paper_report
 from agentdistill.leaderboard.render import plot_figure, to_html
 from agentdistill.leaderboard.runs import DEFAULT_METRIC_PREFERENCE, parse_size_text, read_runs
 from agentdistill.leaderboard.table import TEST_TASKS, build_table, canonical_task, to_csv, to_markdown
@@ -30,11 +31,20 @@ def build(
     stats: bool = False,
     plot: bool = True,
     title: str = "agentdistill leaderboard",
+    paper: bool = False,
+    paper_model: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """Write leaderboard.{md,csv,html} (and figure1.png) into out_dir; returns the paths by kind."""
+    """Write leaderboard.{md,csv,html} (and figure1.png) into out_dir; returns the paths by kind.
+
+    paper: also the reproduction view and the paper's other tables and figures (leaderboard/paper_report.py)."""
     runs = read_runs(log_dir, size_map)
     table = build_table(runs, tasks=tasks, expected_n=expected_n, metric_preference=metric_preference)
     os.makedirs(out_dir, exist_ok=True)
+    extra_html = ""
+    if paper:
+        report = write_paper_report(log_dir, runs, table, out_dir, paper_model=paper_model, plot=plot)
+        extra_html = report.pop("html_section")
+        paths_paper = report
     paths = {
         "markdown": os.path.join(out_dir, "leaderboard.md"),
         "csv": os.path.join(out_dir, "leaderboard.csv"),
@@ -46,7 +56,9 @@ def build(
         handle.write(to_markdown(table, stats=stats))
     to_csv(table, paths["csv"])
     with open(paths["html"], "w") as handle:
-        handle.write(to_html(table, title=title, source=str(log_dir), stats=stats, figure_png=paths.get("figure")))
+        handle.write(to_html(table, title=title, source=str(log_dir), stats=stats, figure_png=paths.get("figure"), extra_html=extra_html))
+    if paper:
+        paths.update(paths_paper)
     return paths
 
 
@@ -61,6 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stats", action="store_true", help="add per-sample agent metric columns (steps, search calls, errors)")
     parser.add_argument("--no-plot", action="store_true", help="skip Figure 1")
     parser.add_argument("--title", default="agentdistill leaderboard")
+    parser.add_argument("--paper", action="store_true",
+                        help="add the paper view: our figures beside the published ones (reproduction.md/csv) and the paper's "
+                             "other tables and figures from the same logs (paper/ folder, also in the HTML page)")
+    parser.add_argument("--paper-model", action="append", metavar="OURS=PAPER",
+                        help="compare a stand-in model with a paper model, e.g. smollm2-135m=Qwen2.5-0.5B-Instruct (repeatable)")
     args = parser.parse_args(argv)
 
     if not os.path.isdir(args.log_dir):
@@ -78,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         stats=args.stats,
         plot=not args.no_plot,
         title=args.title,
+        paper=args.paper,
+        paper_model=_pairs(args.paper_model, "--paper-model"),
     )
     print(open(paths["markdown"]).read())
     for kind, path in paths.items():

@@ -13,7 +13,7 @@ first. The config format is in leaderboard/README.md; an example:
     sample_shuffle: 42        # with limit: a fixed seeded subset
     models:
       - agentdistill/smollm2-135m                  # size parsed from the name
-      - {name: agentdistill/runs/agent-lora, size: 0.135B, distilled: true}
+      - {name: agentdistill/runs/agent-lora, size: 0.135B, distilled: true, methods: [agent+sag]}  # only these
     methods:
       - cot
       - {solver: agent_sag, args: {n: 8}}
@@ -21,6 +21,7 @@ first. The config format is in leaderboard/README.md; an example:
     task_args: {}             # -T for every task
     generate: {max_tokens: 512}
     eval: {max_samples: 4}    # other eval_set options
+    seeds: [0, 1, 2]          # optional: one run per seed, in <model>/<method>/seed-<n>/ (Table 7)
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from agentdistill.leaderboard.build import main as build_main
+from agentdistill.leaderboard.provenance import training_provenance
 from agentdistill.leaderboard.runs import GRID_METADATA_KEY, adapter_base, format_size, method_name, parse_size_text, short_model_name, size_from_name
 from agentdistill.tasks._core.benchmark import task_ref
 
@@ -44,6 +46,7 @@ class ModelEntry:
     size: float | None = None
     distilled: bool = False
     args: dict[str, Any] = field(default_factory=dict)
+    methods: list[str] | None = None  # only these method names for this model (default: all)
 
 
 @dataclass
@@ -64,6 +67,7 @@ class GridConfig:
     task_args: dict[str, Any] = field(default_factory=dict)
     generate: dict[str, Any] = field(default_factory=dict)
     eval: dict[str, Any] = field(default_factory=dict)
+    seeds: list[int] | None = None  # one run per seed (Table 7: mean and std over seeds)
 
 
 def slug(text: str) -> str:
@@ -82,7 +86,7 @@ def load_config(path: str) -> GridConfig:
 
 
 def parse_config(raw: dict[str, Any]) -> GridConfig:
-    unknown = set(raw) - {"log_dir", "tasks", "models", "methods", "limit", "sample_shuffle", "task_args", "generate", "eval"}
+    unknown = set(raw) - {"log_dir", "tasks", "models", "methods", "limit", "sample_shuffle", "task_args", "generate", "eval", "seeds"}
     if unknown:
         raise ValueError(f"grid config: unknown keys {sorted(unknown)}")
     models = []
@@ -95,7 +99,9 @@ def parse_config(raw: dict[str, Any]) -> GridConfig:
         if distilled is None:
             distilled = base is not None
         size = size_from_name(name, base) if size is None else parse_size_text(size)
-        models.append(ModelEntry(name=name, size=size, distilled=bool(distilled), args=dict(item.pop("args", {}) or {})))
+        only = item.pop("methods", None)
+        models.append(ModelEntry(name=name, size=size, distilled=bool(distilled), args=dict(item.pop("args", {}) or {}),
+                                 methods=[str(m) for m in only] if only is not None else None))
         if item:
             raise ValueError(f"grid config: model {name}: unknown keys {sorted(item)}")
     methods = []
@@ -109,6 +115,16 @@ def parse_config(raw: dict[str, Any]) -> GridConfig:
         raise ValueError(f"grid config: two methods share a name: {names}; give each a `name`")
     if not models or not methods or not raw.get("tasks"):
         raise ValueError("grid config needs models, methods and tasks")
+    for model in models:
+        unknown_methods = set(model.methods or []) - set(names)
+        if unknown_methods:
+            raise ValueError(f"grid config: model {model.name}: methods {sorted(unknown_methods)} are not among the grid's methods {names}")
+    seeds = raw.get("seeds")
+    if seeds is not None and (not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
+                              or len(set(seeds)) != len(seeds)):
+        raise ValueError(f"grid config: seeds must be a non-empty list of distinct integers, got {seeds!r}")
+    if seeds is not None and "seed" in (raw.get("generate") or {}):
+        raise ValueError("grid config: give the seed either in `seeds` or in `generate`, not both")
     log_dir = raw.get("log_dir") or "logs/grid"
     return GridConfig(
         log_dir=log_dir,  # relative paths are relative to the working directory
@@ -120,28 +136,31 @@ def parse_config(raw: dict[str, Any]) -> GridConfig:
         task_args=dict(raw.get("task_args") or {}),
         generate=dict(raw.get("generate") or {}),
         eval=dict(raw.get("eval") or {}),
+        seeds=list(seeds) if seeds is not None else None,
     )
 
 
-def cell_dir(config: GridConfig, model: ModelEntry, method: MethodEntry) -> str:
-    return os.path.join(config.log_dir, slug(short_model_name(model.name)), slug(method.name))
+def cell_dir(config: GridConfig, model: ModelEntry, method: MethodEntry, seed: int | None = None) -> str:
+    folder = os.path.join(config.log_dir, slug(short_model_name(model.name)), slug(method.name))
+    return folder if seed is None else os.path.join(folder, f"seed-{seed}")
 
 
-def plan(config: GridConfig) -> list[tuple[ModelEntry, MethodEntry, str, list[str]]]:
-    """(model, method, log dir, tasks already done there) for every pair of the grid."""
+def plan(config: GridConfig) -> list[tuple[ModelEntry, MethodEntry, int | None, str, list[str]]]:
+    """(model, method, seed, log dir, tasks already done there) for every pair (and seed) of the grid."""
     from inspect_ai.log import list_eval_logs, read_eval_log
 
     out = []
     for model in config.models:
-        for method in config.methods:
-            folder = cell_dir(config, model, method)
+        methods = [m for m in config.methods if model.methods is None or m.name in model.methods]
+        for method, seed in [(m, s) for m in methods for s in (config.seeds or [None])]:
+            folder = cell_dir(config, model, method, seed)
             done = []
             if os.path.isdir(folder):
                 for info in list_eval_logs(folder):
                     header = read_eval_log(info, header_only=True)
                     if header.status == "success":
                         done.append(header.eval.task.split("/")[-1])
-            out.append((model, method, folder, sorted(set(done))))
+            out.append((model, method, seed, folder, sorted(set(done))))
     return out
 
 
@@ -152,25 +171,33 @@ def run_grid(config: GridConfig, dry_run: bool = False) -> bool:
 
     tasks = [task_ref(t) for t in config.tasks]
     all_ok = True
-    for model, method, folder, done in plan(config):
+    for model, method, seed, folder, done in plan(config):
         missing = [t for t in config.tasks if t not in done]
-        label = f"{short_model_name(model.name)} ({format_size(model.size)}) x {method.name}"
+        label = f"{short_model_name(model.name)} ({format_size(model.size)}) x {method.name}" + ("" if seed is None else f" seed {seed}")
         print(f"grid: {label}: {len(done)}/{len(config.tasks)} tasks done" + (f", to run: {', '.join(missing)}" if missing else ""))
         if dry_run or not missing:
             continue
         meta = {GRID_METADATA_KEY: {"model": model.name, "method": method.name, "size": model.size, "distilled": model.distilled}}
+        if model.distilled:  # what it was trained on travels with its logs (the adapter folder may not)
+            meta[GRID_METADATA_KEY]["training"] = training_provenance(model.name)
+        solver_args = dict(method.args)
         options = {"display": "plain", "log_level": "warning", **config.eval, **config.generate}
+        if seed is not None:  # the model's sampling seed, and the agent solvers' own seed (SAG's random choices)
+            meta[GRID_METADATA_KEY]["seed"] = seed
+            options["seed"] = seed
+            if method.solver.split("/")[-1].split("@")[-1].startswith("agent"):
+                solver_args.setdefault("seed", seed)
         if config.limit is not None:
             options["limit"] = config.limit
         if config.sample_shuffle is not None:
             options["sample_shuffle"] = config.sample_shuffle
         if "@" in method.solver:  # a solver in a file: override the tasks' solver
             solver_options = {
-                "solver": SolverSpec(method.solver, dict(method.args), dict(method.args)),  # inspect applies args_passed
+                "solver": SolverSpec(method.solver, solver_args, dict(solver_args)),  # inspect applies args_passed
                 "task_args": config.task_args,
             }
         else:  # the benchmark tasks take the solver (and its args) as task args; that also picks the sandbox
-            solver_options = {"task_args": {**config.task_args, "solver": method.solver, **method.args}}
+            solver_options = {"task_args": {**config.task_args, "solver": method.solver, **solver_args}}
         ok, _logs = eval_set(
             tasks=tasks,
             log_dir=folder,

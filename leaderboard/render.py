@@ -52,7 +52,8 @@ def _cell_html(key: str, cell, is_avg: bool) -> str:
     return f'<td class="{" ".join(classes)}" data-col="{key}" title="{title}">{body}</td>'
 
 
-def to_html(table: Table, title: str = "agentdistill leaderboard", source: str = "", stats: bool = False, figure_png: str | None = None) -> str:
+def to_html(table: Table, title: str = "agentdistill leaderboard", source: str = "", stats: bool = False, figure_png: str | None = None,
+            extra_html: str = "") -> str:
     cols = table.columns
     head = "".join(f"<th>{html.escape(h)}</th>" for h in ["Size", "Model", "Method"] + [label for _, label in cols])
     if stats:
@@ -92,6 +93,7 @@ bold green: best per size; amber ⚠: flagged run (failed, partial or mismatched
 </tbody></table>
 <ul class="notes">{notes}</ul>
 {figure}
+{extra_html}
 </body></html>
 """
 

@@ -66,6 +66,11 @@ class Run:
     scores: dict[str, Metric] = field(default_factory=dict)
     stats: dict[str, float] = field(default_factory=dict)  # run_stats means
     error: str | None = None
+    training: dict[str, Any] | None = None  # grid metadata: the model's training provenance (leaderboard/provenance.py)
+    generate: dict[str, Any] = field(default_factory=dict)  # the eval's generation config (temperature, seed, ...)
+    solver_args: dict[str, Any] = field(default_factory=dict)  # e.g. n / k of the sampling solvers, temperature
+    solver_method: str = ""  # the method derived from the solver that ran (a grid may label it otherwise)
+    grid: dict[str, Any] = field(default_factory=dict)  # the grid's metadata (seed, ...)
 
     @property
     def model_label(self) -> str:
@@ -239,6 +244,11 @@ def run_from_log(log: Any, size_map: dict[str, float] | None = None) -> Run:
         scores=scores,
         stats=stats,
         error=error,
+        training=grid.get("training"),
+        solver_args=args,
+        solver_method=method_name(solver, args),
+        grid=grid,
+        generate=spec.model_generate_config.model_dump(exclude_none=True) if getattr(spec, "model_generate_config", None) else {},
     )
 
 

@@ -98,3 +98,43 @@ def test_html_table_in_headless_chromium(browser, log_dir, tmp_path):
     assert browser.save_screenshot(str(shot))
     assert shot.read_bytes()[:4] == b"\x89PNG" and shot.stat().st_size > 20_000
     print(f"screenshot: {shot}")
+
+
+def test_paper_report_section_in_headless_chromium(browser, log_dir, tmp_path):
+    """`--paper`: the reproduction view and the paper's tables and figures render on the same page."""
+    from selenium.webdriver.common.by import By
+
+    small = "hf/Qwen/Qwen2.5-0.5B-Instruct"
+    ftp_training = {"kind": "agent", "ftp": True, "rag": False, "full_finetune": False, "base_model": "Qwen/Qwen2.5-0.5B-Instruct"}
+    stats = {"tokens_generated": 250.0, "parse_errors": 0.4, "exec_errors": 0.3, "web_search_calls": 1.5, "steps": 2.5}
+    for task in TEST_TASKS:
+        write_log(log_dir, synthetic_log(task, small, 0.11, n=100, solver="agentdistill/cot", stats={"tokens_generated": 300.0}))
+        write_log(log_dir, synthetic_log(task, small, 0.02, n=100, solver="agentdistill/agent", stats=stats))
+        write_log(log_dir, synthetic_log(task, "agentdistill/q05-ftp", 0.5, n=100, solver="agentdistill/agent_sag", stats=stats,
+                                         metadata={"agentdistill_grid": {"size": "0.5B", "distilled": True, "training": ftp_training}}))
+    paths = build(str(log_dir), str(tmp_path / "site"), paper=True)
+    browser.get("file://" + paths["html"])
+
+    rows = browser.find_elements(By.CSS_SELECTOR, "#reproduction tbody tr")
+    got = {(r.get_attribute("data-method"), r.get_attribute("data-paper-method")): r for r in rows}
+    assert set(got) == {("cot", "CoT Prompting"), ("agent", "Agent Prompting"), ("agent+sag [distilled]", "+ ftp sag")}
+    inside = {key: row.find_element(By.CSS_SELECTOR, 'td[data-col="inside"]') for key, row in got.items()}
+    assert inside[("cot", "CoT Prompting")].text == "yes"  # 11.0 measured vs 11.06 published
+    assert inside[("agent", "Agent Prompting")].text == "yes"  # 2.0 vs 1.80
+    far = inside[("agent+sag [distilled]", "+ ftp sag")]
+    assert far.text == "no" and "+28.10" in got[("agent+sag [distilled]", "+ ftp sag")].text
+    assert far.value_of_css_property("background-color") != inside[("cot", "CoT Prompting")].value_of_css_property("background-color")
+
+    tokens = browser.find_elements(By.CSS_SELECTOR, "#figure6_tokens tbody tr")
+    assert len(tokens) == 3 and "300.0" in tokens[0].text + tokens[1].text + tokens[2].text
+    assert browser.find_elements(By.CSS_SELECTOR, "#figure7_errors tbody tr")
+    figures = browser.find_elements(By.CSS_SELECTOR, "section#paper img.figure")
+    assert len(figures) >= 3  # Figures 6, 7, 8 from these runs
+    for img in figures:
+        assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", img) > 300
+    assert "No data" in browser.find_element(By.CSS_SELECTOR, "section#paper").text  # e.g. Table 6 without a sweep, said so
+
+    browser.set_window_size(1700, 5000)
+    shot = tmp_path / "paper-report.png"
+    assert browser.save_screenshot(str(shot)) and shot.read_bytes()[:4] == b"\x89PNG"
+    print(f"screenshot: {shot}")

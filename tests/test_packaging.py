@@ -102,3 +102,4 @@ def test_wheel_ships_task_data_and_worker(tmp_path):
     assert "agentdistill/core/answers/sympy_worker.py" in names and "agentdistill/models/apis.py" in names
     assert "agentdistill/registry.py" in names and "agentdistill/cli.py" in names
     assert any(n.startswith("agentdistill/solvers/retrieval/data/") for n in names)
+    assert "agentdistill/leaderboard/paper_numbers.yaml" in names and "agentdistill/leaderboard/grids/paper.yaml" in names
