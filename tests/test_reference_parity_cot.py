@@ -105,6 +105,17 @@ def test_cot_and_rag_messages_equal_the_goldens(case):
     assert case["call"]["request_body"]["max_tokens"] == COT_MAX_TOKENS
 
 
+FTP_CASES = json.loads((GOLDENS / "agent_ftp.json").read_text(encoding="utf-8"))["cases"]
+
+
+@pytest.mark.parametrize("case", FTP_CASES, ids=lambda c: c["domain"])
+def test_the_first_thought_prefix_cot_call_sends_the_same_messages(case):
+    """The agent's first-thought prefix is cut from a CoT call with this same prompt (agent_ftp.json's cot_call);
+    what the agent does with its reply is tested with the agent."""
+    expected = case["cot_call"]["request_body"]["messages"]
+    assert wire(cot_messages(case["item"]["question"], domain_of(case))) == expected
+
+
 @pytest.mark.parametrize("case", [c for c in CASES if c["case"] == "cot"], ids=case_id)
 def test_answers_are_found_in_the_reference_format(case):
     """The golden completions (`<answer>` tags, math in \\boxed{}): the project's extraction (accuracy, EM) finds
