@@ -76,6 +76,7 @@ JUDGE_RESPONSE_SCHEMA = ResponseSchema(
     strict=True,
 )
 
+
 def _final_answer(state: TaskState, domain: str) -> tuple[str | None, str]:
     final = state.metadata.get("final_answer")
     if final is not None and str(final).strip():
