@@ -1,15 +1,15 @@
 """Chain-of-thought baselines: `cot` (greedy, one answer) and `cot_sc` (self-consistency).
 
-The prompt follows the paper's CoT baseline: reason step by step, put the final answer in
-`<answer></answer>` tags, and for math write it in `\\boxed{}`; greedy decoding, up to 4096
-new tokens. `cot_messages()` builds the conversation and is reused by the RAG solver (which
-passes retrieved passages).
+The prompt is the paper's CoT baseline as the reference sends it (`tasks/_core/prompts.py`): the
+`teacher_model.yaml` system prompt (reason, then the final answer in `<answer></answer>` tags, math in
+`\\boxed{}`) and the bare question as the user turn; greedy decoding sent as temperature 0, up to 4096 new
+tokens. `cot_messages()` builds the conversation and is reused by the RAG solver (which passes retrieved
+documents) and by the agent's first-thought prefix.
 
-`cot_sc` draws k samples (default 5) in one request (`num_choices`), extracts and normalises
-each sample's answer with `agentdistill.core.answers`, and takes the majority; ties go
-to the answer whose first sample came first (deterministic). It sets
-`state.metadata["final_answer"]` and records every sample, its answer and the vote counts in
-`state.metadata["cot_sc"]`.
+`cot_sc` sends the same prompt, draws k samples (default 5) in one request (`num_choices`), extracts and
+normalises each sample's answer with `agentdistill.core.answers`, and takes the majority; ties go to the answer
+whose first sample came first (deterministic). It sets `state.metadata["final_answer"]` and records every sample,
+its answer and the vote counts in `state.metadata["cot_sc"]`.
 """
 
 from __future__ import annotations

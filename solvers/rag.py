@@ -1,10 +1,11 @@
-"""`rag`: the paper's RAG baseline: retrieve top-k for the question, put the passages before the
-question, then the CoT prompt (`cot_messages(question, domain, passages=...)`), generate once.
+"""`rag`: the paper's RAG baseline: retrieve top-k for the question, then the CoT prompt with the user turn
+`documents + "\n" + question` (`cot_messages(question, domain, passages=...)`), generate once.
 
-The passages go in as the `web_search` text the agent would see (same headers), and are
-recorded in `state.metadata["retrieved_passages"]` (rank, id, score, contents) so every RAG
-answer can be read against what it was given. A retrieval failure does not lose the sample:
-the error text takes the passages' place and is recorded as `retrieval_error`.
+The documents are `Doc i(Title: t) text` lines (`rag_documents`, the goldens' format), and are recorded in
+`state.metadata["retrieved_passages"]` (rank, id, score, contents) so every RAG answer can be read against what it
+was given. A retrieval failure does not lose the sample: the model gets an empty documents string (the user turn
+is then "\n" + question, as the reference sends for an empty entry) and the error is recorded as
+`retrieval_error`. (The reference reads documents retrieved beforehand from a file, so it never meets a failure.)
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from agentdistill.core import stats
 from agentdistill.solvers.cot import record_tokens
-from agentdistill.solvers.retrieval import DEFAULT_K, asearch, format_results
-from agentdistill.solvers.retrieval.tool import error_observation, resolve_spec
-from agentdistill.tasks._core.prompts import COT_MAX_TOKENS, cot_messages
+from agentdistill.solvers.retrieval import DEFAULT_K, asearch
+from agentdistill.solvers.retrieval.tool import resolve_spec
+from agentdistill.tasks._core.prompts import COT_MAX_TOKENS, cot_messages, rag_documents
 
 RETRIEVED_KEY = "retrieved_passages"
 
@@ -38,18 +39,18 @@ def rag(retriever: str | None = None, k: int = DEFAULT_K, max_tokens: int | None
         domain = state.metadata.get("domain", "factual")
         try:
             hits = await asearch(question, k=k, spec=retriever)
-            passages = format_results(hits)
+            documents = rag_documents([hit.contents for hit in hits])
             state.metadata[RETRIEVED_KEY] = [
                 {"rank": rank, "id": hit.id, "score": hit.score, "contents": hit.contents}
                 for rank, hit in enumerate(hits)
             ]
-        except Exception as exc:  # noqa: BLE001 - answer without passages rather than lose the sample
-            passages = error_observation(exc)
+        except Exception as exc:  # noqa: BLE001 - answer without documents rather than lose the sample
+            documents = ""
             state.metadata[RETRIEVED_KEY] = []
             state.metadata["retrieval_error"] = f"{type(exc).__name__}: {exc}"
         state.metadata["retriever"] = resolve_spec(retriever)
         stats.record(state, web_search_calls=1)
-        state.messages = cot_messages(question, domain, passages=passages)
+        state.messages = cot_messages(question, domain, passages=documents)
         state = await generate(state, max_tokens=max_tokens or COT_MAX_TOKENS, temperature=temperature)
         record_tokens(state, state.output)
         return state

@@ -13,7 +13,7 @@ from inspect_ai.dataset import Sample
 from inspect_ai.model import get_model
 
 from agentdistill.solvers.cot import cot, cot_sc, majority_vote
-from agentdistill.tasks._core.prompts import COT_FACTUAL_PROMPT, COT_MATH_PROMPT, COT_SYSTEM_PROMPT, cot_messages
+from agentdistill.tasks._core.prompts import COT_SYSTEM_PROMPT, cot_messages, rag_documents
 from agentdistill.core.stats import STATS_KEY
 from agentdistill.tasks._core.scorers import math_scorer
 
@@ -43,19 +43,24 @@ def run_task(solver, script, samples=(GSM,), log_dir=None):
 
 
 def test_cot_messages_prompts_and_passages():
+    """The reference's prompt: its system prompt, the bare question (not stripped), one prompt for every domain;
+    RAG: documents + "\n" + question (byte parity with the goldens: tests/test_reference_parity_cot.py)."""
     math = cot_messages("What is 1+1?", "math")
     assert [m.role for m in math] == ["system", "user"]
     assert math[0].text == COT_SYSTEM_PROMPT
-    assert math[1].text == COT_MATH_PROMPT.replace("{question}", "What is 1+1?")
-    assert "\\boxed{}" in math[1].text and "<answer></answer>" in math[1].text
-    factual = cot_messages("  Who wrote Hamlet? ", "factual", passages='"Hamlet"\nHamlet is a tragedy by William Shakespeare.')
-    assert factual[1].text.endswith(COT_FACTUAL_PROMPT.replace("{question}", "Who wrote Hamlet?"))
-    assert factual[1].text.index("William Shakespeare") < factual[1].text.index("Question: Who wrote Hamlet?")
-    assert "\\boxed" not in COT_FACTUAL_PROMPT
+    assert "<answer> </answer>" in COT_SYSTEM_PROMPT and "\\boxed{}" in COT_SYSTEM_PROMPT
+    assert math[1].text == "What is 1+1?"
+    assert [m.text for m in cot_messages("What is 1+1?", "factual")] == [m.text for m in math]
+    docs = rag_documents(['"Hamlet"\nHamlet is a tragedy by William Shakespeare.', '"Globe Theatre"\nA theatre.'])
+    assert docs == ('Doc 1(Title: "Hamlet") Hamlet is a tragedy by William Shakespeare.\n'
+                    'Doc 2(Title: "Globe Theatre") A theatre.\n')
+    factual = cot_messages("  Who wrote Hamlet? ", "factual", passages=docs)
+    assert factual[1].text == docs + "\n" + "  Who wrote Hamlet? "
+    assert rag_documents([]) == "" and rag_documents(["no title line"]) == "Doc 1(Title: no title line) \n"
 
 
 def test_cot_is_greedy_with_4096_tokens_and_scores_extracted_answer(log_dir):
-    log, calls = run_task(cot(), [{"match": "Problem: Janet", "reply": "3 * 1528 = 4584.\n<answer>\\boxed{4584}</answer>"}], log_dir=log_dir)
+    log, calls = run_task(cot(), [{"match": "^Janet has 3 boxes", "reply": "3 * 1528 = 4584.\n<answer>\\boxed{4584}</answer>"}], log_dir=log_dir)
     [call] = calls
     assert call["config"]["temperature"] == 0.0 and call["config"]["max_tokens"] == 4096
     assert "num_choices" not in call["config"]
@@ -133,9 +138,9 @@ def test_cot_sc_without_any_answer_sets_no_final_answer(log_dir):
 
 
 def test_cot_sc_factual_uses_answer_tags(log_dir):
-    script = [{"match": "Question:", "reply": ["<answer>Paris</answer>", "<answer>Lyon</answer>", "<answer>paris.</answer>"]}]
+    script = [{"match": "Eiffel Tower", "reply": ["<answer>Paris</answer>", "<answer>Lyon</answer>", "<answer>paris.</answer>"]}]
     log, calls = run_task(cot_sc(k=3), script, samples=(FACTUAL,), log_dir=log_dir)
-    assert "Question: Which city" in calls[0]["last_user"]
+    assert calls[0]["last_user"] == FACTUAL.input  # the same prompt as cot: the bare question
     assert log.samples[0].metadata["final_answer"] == "Paris"
 
 

@@ -38,7 +38,7 @@ def run_rag(samples, script, log_dir, **solver_args):
 
 
 def test_rag_puts_passages_before_the_question(small_retriever, log_dir):
-    script = {"rules": [{"match": r"Retrieved documents:.*Milhouse Van Houten.*Who was Milhouse named after",
+    script = {"rules": [{"match": r'^Doc 1\(Title: "Milhouse Van Houten"\) Matt Groening.*\n\nWho was Milhouse named after\?$',
                          "reply": "Milhouse was named after Nixon. <answer>Richard Nixon</answer>"}],
               "default": "<answer>unknown</answer>"}
     samples = [Sample(id="q1", input="Who was Milhouse named after?", target="Richard Nixon",
@@ -50,8 +50,11 @@ def test_rag_puts_passages_before_the_question(small_retriever, log_dir):
     assert retrieved[0]["id"] == "m" and [p["rank"] for p in retrieved] == list(range(len(retrieved)))
     assert 1 <= len(retrieved) <= 2
     assert retrieved[0]["contents"].startswith('"Milhouse Van Houten"\n')
-    user_text = "\n".join(m.text for m in sample.messages if m.role == "user")
-    assert user_text.index("===== Document 0, similarity:") < user_text.index("Who was Milhouse named after?")
+    [user] = [m.text for m in sample.messages if m.role == "user"]
+    # the reference's RAG user turn: documents ("Doc i(Title: t) text" lines), "\n", the question
+    documents = "".join(f'Doc {i}(Title: {p["contents"].partition(chr(10))[0]}) {p["contents"].partition(chr(10))[2]}\n'
+                        for i, p in enumerate(retrieved, start=1))
+    assert user == documents + "\n" + "Who was Milhouse named after?"
     assert sample.metadata["retriever"] == SPEC
     assert sample.metadata["agentdistill_stats"]["web_search_calls"] == 1
 
@@ -68,4 +71,5 @@ def test_rag_survives_a_retrieval_failure(monkeypatch, log_dir):
     sample = log.samples[0]
     assert sample.metadata[RETRIEVED_KEY] == []
     assert "ConnectionError" in sample.metadata["retrieval_error"]
+    assert [m.text for m in sample.messages if m.role == "user"] == ["\nWhere is the Eiffel Tower?"]  # no documents
     assert sample.output.completion == "<answer>Paris</answer>"

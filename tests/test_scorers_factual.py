@@ -19,6 +19,8 @@ from agentdistill.core.answers import cover_em, exact_match, extract_answer, nor
 from agentdistill.tasks._core.data import load_samples
 from agentdistill.tasks._core.scorers import PAPER_JUDGE_MODEL, factual_scorer, parse_judge_reply
 
+from fake_chat_server import fake_chat_server
+
 TASKS = Path(__file__).resolve().parent.parent / "tasks"
 
 
@@ -92,25 +94,28 @@ def test_extract_answer_factual():
     assert normalize_answer("The Beatles!", "factual") == normalize_answer("beatles", "factual")
 
 
-# replies in the shape real judges give (a sentence, then the verdict line)
+# replies in the shape judges give without structured output (the reference's JSON answer, loosely wrapped);
+# tests/test_reference_parity_cot.py checks the decisions on the reference goldens' replies
 JUDGE_REPLIES = [
-    ("The prediction names James Madison, the same person as the reference.\nVERDICT: 1", 1),
-    ("The predicted answer (James Monroe) is a different president.\nVERDICT: 0", 0),
-    ("**Verdict:** 1", 1),
-    ("Reasoning: the reference is Titan IIIE; the prediction says Titan IIIE rocket.\n\nVERDICT: 1.", 1),
-    ("The answer hedges between two people, so it is incorrect.\nverdict: 0", 0),
-    ("1", 1),
-    ("0", 0),
-    ("Correct", 1),
-    ("Incorrect.", 0),
-    ("I cannot determine this.", None),
+    ('{"explanation": "The prediction names James Madison, the same person.", "score": 1}', 1),
+    ('{"explanation": "James Monroe is a different president.", "score": 0}', 0),
+    ('Here is my evaluation:\n{"explanation": "Same rocket.", "score": 1}', 1),
+    ('```json\n{"score": 0, "explanation": "Hedges between two people."}\n```', 0),
+    ('{"score": "0", "explanation": "A string score."}', 0),
+    ('{"score": 1}', 1),  # no explanation: the score still counts
+    ('{"explanation": "Says 2.", "score": 2}', None),
+    ('{"explanation": "A boolean.", "score": true}', None),
+    ('{"explanation": "No score at all."}', None),
+    ("Correct. VERDICT: 1", None),  # no JSON: a failure, never a guess
     ("", None),
 ]
 
 
 @pytest.mark.parametrize("reply,verdict", JUDGE_REPLIES)
 def test_parse_judge_reply(reply, verdict):
-    assert parse_judge_reply(reply) == verdict
+    parsed = parse_judge_reply(reply)
+    assert parsed.score == verdict
+    assert (parsed.failure is None) == (verdict is not None)
 
 
 def _state(completion: str, question: str = "Who was president when Citibank was founded?") -> TaskState:
@@ -137,8 +142,8 @@ def test_judge_through_grader_role(monkeypatch):
     grader = get_model(
         "scripted/judge",
         script=[
-            {"match": r"Predicted answer: James Madison", "reply": "Same person as the reference.\nVERDICT: 1"},
-            {"match": r"Predicted answer: the fourth US president", "reply": "It never names him.\nVERDICT: 0"},
+            {"match": r"Predicted answer: James Madison", "reply": '{"explanation": "Same person.", "score": 1}'},
+            {"match": r"Predicted answer: the fourth US president", "reply": '{"explanation": "Never named.", "score": 0}'},
         ],
         memoize=False,
     )
@@ -151,21 +156,27 @@ def test_judge_through_grader_role(monkeypatch):
     assert right.value["judge"] == 1.0 and right.metadata["decided_by"] == "judge"
     assert "Same person" in right.explanation and right.metadata["judge"] == "on"
     assert verbose.value["judge"] == 0.0 and verbose.value["em"] == 0.0
+    assert right.value["judge_failed"] == verbose.value["judge_failed"] == 0.0
     prompt = grader.api.calls[0]["last_user"]
-    assert "Reference answer (alternatives separated by \" | \"): james madison" in prompt
-    assert "Question: Who was president when Citibank was founded?" in prompt
+    assert "\nGold answer: james madison\n" in prompt
+    assert "Question: Who was president when Citibank was founded?\n" in prompt
+    config = grader.api.calls[0]["config"]
+    assert config["temperature"] == 0 and config["response_schema"]["name"] == "ResponseFormat"
 
 
 def test_openai_key_selects_the_pinned_paper_judge(monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
-    init_model_roles({})
-    score = asyncio.run(factual_scorer()(_state("<answer>James Madison</answer>"), Target(MADISON[2])))
-    # no network in tests: the call (or, without the openai package, the client) fails, and
-    # that fails only this sample's judge; EM/F1 still score
+    """With OPENAI_API_KEY and no grader role, the dated gpt-4o-mini judges (here on a local fake server)."""
+    reply = '{"explanation": "Same person.", "score": 1}'
+    with fake_chat_server(lambda body: [reply]) as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        init_model_roles({})
+        score = asyncio.run(factual_scorer()(_state("<answer>James Madison</answer>"), Target(MADISON[2])))
+        [body] = server.requests
     assert PAPER_JUDGE_MODEL == "openai/gpt-4o-mini-2024-07-18"
-    assert score.metadata["judge"] == "error"
+    assert body["model"] == "gpt-4o-mini-2024-07-18" and body["temperature"] == 0
+    assert score.metadata["judge"] == "on" and score.value["judge"] == 1.0
     assert "gpt-4o-mini-2024-07-18" in score.explanation
-    assert math.isnan(score.value["judge"]) and score.value["em"] == 1.0
 
 
 def test_failing_judge_call_marks_only_that_sample(monkeypatch, log_dir):
@@ -174,7 +185,7 @@ def test_failing_judge_call_marks_only_that_sample(monkeypatch, log_dir):
     samples = load_samples("bamboogle")[:3]
     broken = str(samples[1].target)
     judge_script = {
-        "rules": [{"match": "Predicted answer: " + s.target + "\n", "reply": "Matches.\nVERDICT: 1"}
+        "rules": [{"match": "Predicted answer: " + s.target + "\n", "reply": '{"explanation": "Matches.", "score": 1}'}
                   for s in samples if s.target != broken],
     }  # no default: the judge call for the broken sample raises
     task = Task(dataset=MemoryDataset(samples), solver=generate(), scorer=factual_scorer())
@@ -191,6 +202,6 @@ def test_failing_judge_call_marks_only_that_sample(monkeypatch, log_dir):
         assert score.value["em"] == 1.0
         if sample.target == broken:
             assert score.metadata["judge"] == "error" and "judge error" in score.explanation
-            assert math.isnan(score.value["judge"])
+            assert math.isnan(score.value["judge"]) and score.value["judge_failed"] == 1.0
         else:
             assert score.value["judge"] == 1.0 and score.metadata["decided_by"] == "judge"

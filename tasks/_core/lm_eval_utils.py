@@ -5,8 +5,8 @@ here, through the same code the inspect task uses, so the two harnesses cannot d
 
 - data: `load(task=<name>)` is the YAML's `custom_dataset`: the task's committed data file through `agentdistill.tasks._core.data.load_samples`, which verifies the manifest's sha256 and
   every row, so the docs are exactly the inspect task's samples (same ids, same golds, same order);
-- prompt: `doc_to_text` is the user turn of the `cot` solver (`agentdistill.tasks._core.prompts.cot_messages`), and each doc
-  carries the solver's system prompt in its `system` field, which the YAML names as `description` (lm-eval puts the
+- prompt: `doc_to_text` is the user turn of the `cot` solver (`agentdistill.tasks._core.prompts.cot_messages`: the
+  reference's CoT prompt, so the bare question), and each doc carries the solver's system prompt in its `system` field, which the YAML names as `description` (lm-eval puts the
   description in the system turn when `--apply_chat_template` is given);
 - scoring: `process_results` extracts the answer with `answers.extract_answer` and scores it with
   `answers.math_equal` (math: `acc`) or exact match / token F1 / cover-EM (factual: `em`, `f1`, `cover_em`);

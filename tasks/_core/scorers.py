@@ -2,24 +2,34 @@
 
 - `math_scorer()`: the solver's explicit final answer (`state.metadata["final_answer"]`) or
   the answer extracted from the completion, checked with `math_equal` against every gold.
-- `factual_scorer(judge=...)`: exact match, token F1 and cover-EM always, plus an LLM judge
-  with the paper's 0/1 semantics run through inspect's `grader` model role. The judge is
-  on when the user configured that role (`--model-role grader=...`), or when an
-  OPENAI_API_KEY is present (then the paper's judge, pinned: PAPER_JUDGE_MODEL, temperature
-  0). It is never the model under test by default. With no judge, the `judge` value is NaN
-  and the score says so; a failing judge call makes only that sample's judge an error.
+- `factual_scorer(judge=...)`: exact match, token F1 and cover-EM always, plus the paper's LLM judge run
+  through inspect's `grader` model role: the reference's prompt (`core/reference_texts/judge_prompt.txt`, from
+  `score_answers.py`) as the one user message, answered as JSON `{explanation, score}`, asked for with inspect's
+  structured output (`ResponseSchema`, enforced by providers that support it, ignored by the others) and read
+  with a tolerant parser (`parse_judge_reply`). The judge is on when the user configured that role
+  (`--model-role grader=...`), or when an OPENAI_API_KEY is present (then the paper's judge, pinned:
+  PAPER_JUDGE_MODEL). It is never the model under test by default. With no judge, the `judge` value is NaN and
+  the score says so.
+
+Judge decisions and where they differ from the reference (README "Reproduction"): the judge sees the answer the
+reference would have sent (the solver's `final_answer`, else the first `<answer>` tag of the completion, else the
+whole completion); temperature 0 is sent (the reference sends none); a reply with no usable 0/1 score (the
+reference's run aborts on most of them) is a recorded judge failure scored 0, never correct; a failing judge call
+makes only that sample's judge NaN. `judge_failed` counts both.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
-from inspect_ai.model import GenerateConfig, Model, get_model, model_roles
+from inspect_ai.model import GenerateConfig, Model, ResponseSchema, get_model, model_roles
 from inspect_ai.scorer import (
     CORRECT,
     INCORRECT,
@@ -31,32 +41,40 @@ from inspect_ai.scorer import (
     stderr,
 )
 from inspect_ai.solver import TaskState
+from inspect_ai.util import JSONSchema
+from pydantic import BaseModel
 
 from agentdistill.core.inspect_compat import active_sample
 from agentdistill.core.answers import cover_em, exact_match, extract_answer, math_equal, token_f1
+from agentdistill.core.reference_text import reference_text
 
 logger = logging.getLogger(__name__)
 
-PAPER_JUDGE_MODEL = "openai/gpt-4o-mini-2024-07-18"
+# processors/reasoning.py reads the first tag (non-greedy, across lines)
+_FIRST_ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+
+PAPER_JUDGE_MODEL = "openai/gpt-4o-mini-2024-07-18"  # the reference sends the undated "gpt-4o-mini"
 GRADER_ROLE = "grader"
 JUDGE_OFF = "off"
 
-JUDGE_PROMPT = """You are grading an answer to a factual question against the reference answer.
+# Verbatim from the reference; str.format fields {question}, {predicted}, {gold}.
+JUDGE_PROMPT = reference_text("judge_prompt.txt")
 
-Question: {question}
-Reference answer (alternatives separated by " | "): {gold}
-Predicted answer: {prediction}
 
-Decide whether the predicted answer means the same thing as the reference answer.
-- Count it correct when it names the same entity, date, number or yes/no decision, even
-  if worded differently, abbreviated, more or less precise in a harmless way, or when it
-  matches any one of the alternatives.
-- Count it incorrect when it names something else, hedges between several candidates,
-  says it does not know, or is a long answer that never states the key fact of the
-  reference.
+# The reference's `ResponseFormat`: what the judge is asked to return. (No docstring: pydantic would send it as the
+# schema's description, which the reference's schema does not have.)
+class JudgeResponse(BaseModel):
+    explanation: str
+    score: int
 
-Explain your decision in one or two sentences, then give the verdict on the last line as
-exactly "VERDICT: 1" (correct) or "VERDICT: 0" (incorrect)."""
+
+# The reference passes its pydantic class to the openai client, which sends it as a strict json_schema named
+# "ResponseFormat". inspect's JSONSchema keeps every constraint of it but not pydantic's `title` annotations.
+JUDGE_RESPONSE_SCHEMA = ResponseSchema(
+    name="ResponseFormat",
+    json_schema=JSONSchema.model_validate({**JudgeResponse.model_json_schema(), "additionalProperties": False}),
+    strict=True,
+)
 
 
 def _final_answer(state: TaskState, domain: str) -> tuple[str | None, str]:
@@ -93,22 +111,77 @@ def math_scorer(timeout_s: float = 5.0):
 
 # --------------------------------------------------------------------------- judge
 
-def parse_judge_reply(reply: str) -> int | None:
-    """The judge's 0/1 verdict, or None when the reply states none."""
+@dataclass(frozen=True)
+class JudgeVerdict:
+    """A judge reply as read: `score` 0/1 when usable, else None with `failure` saying why."""
+
+    score: int | None
+    explanation: str = ""
+    failure: str | None = None
+
+
+def _json_objects(text: str) -> list[Any]:
+    """Every JSON object in the text, outermost first: the whole text, a fenced block, or one inside prose."""
+    decoder = json.JSONDecoder()
+    found = []
+    index = text.find("{")
+    while index >= 0:
+        try:
+            value, end = decoder.raw_decode(text, index)
+        except ValueError:
+            index = text.find("{", index + 1)
+            continue
+        found.append(value)
+        index = text.find("{", end)
+    return found
+
+
+def _as_binary(score: Any) -> int | None:
+    """0 or 1 from an int, a whole float or a numeric string; None for anything else (2, "yes", true)."""
+    if isinstance(score, bool):
+        return None
+    if isinstance(score, (int, float)) and score in (0, 1):
+        return int(score)
+    if isinstance(score, str) and score.strip() in ("0", "1"):
+        return int(score.strip())
+    return None
+
+
+def parse_judge_reply(reply: str | None) -> JudgeVerdict:
+    """Read the judge's `{explanation, score}` JSON reply.
+
+    Accepted (the decisions of `tests/goldens/judge.json`): keys in any order, extra keys, `score` as 1, 1.0 or
+    "1". Tolerated beyond the reference (whose openai client raises on them, aborting its scoring run): the JSON
+    object inside a code fence or prose, a missing explanation. A failure (score None, never counted correct): no
+    JSON object with a `score`, or a score other than 0/1 (the reference counts `2` as two correct answers).
+    """
     text = (reply or "").strip()
     if not text:
+        return JudgeVerdict(None, failure="empty judge reply")
+    objects = [o for o in _json_objects(text) if isinstance(o, dict) and "score" in o]
+    if not objects:
+        return JudgeVerdict(None, failure=f"no JSON object with a 'score' in the judge reply: {text[-300:]!r}")
+    answer = objects[0]
+    explanation = answer.get("explanation")
+    explanation = explanation if isinstance(explanation, str) else ""
+    score = _as_binary(answer["score"])
+    if score is None:
+        return JudgeVerdict(None, explanation, failure=f"judge score is not 0 or 1: {answer['score']!r}")
+    return JudgeVerdict(score, explanation)
+
+
+def judge_prediction(state: TaskState) -> str | None:
+    """The answer the reference's judge would see: the solver's final answer (agents), else the first `<answer>`
+    tag's content of the completion, stripped, else the whole completion (`processors/reasoning.py`); None when
+    there is no output at all."""
+    final = state.metadata.get("final_answer")
+    if final is not None:
+        return str(final)
+    completion = state.output.completion if state.output else ""
+    if not completion:
         return None
-    found = re.findall(r"verdict\W*\s*([01])\b", text, re.IGNORECASE)
-    if found:
-        return int(found[-1])
-    last = text.splitlines()[-1].strip().strip("*. ").lower()
-    if last in ("1", "0"):
-        return int(last)
-    if re.fullmatch(r"(?:the answer is )?(correct|true|yes)", last):
-        return 1
-    if re.fullmatch(r"(?:the answer is )?(incorrect|false|no|wrong)", last):
-        return 0
-    return None
+    tag = _FIRST_ANSWER_TAG.search(completion)
+    return tag.group(1).strip() if tag else completion
 
 
 def resolve_judge(judge: str | None) -> tuple[Model | None, str]:
@@ -159,16 +232,27 @@ def _question(state: TaskState) -> str:
     return state.input_text
 
 
+def judge_prompt(question: str, prediction: str, golds: list[str]) -> str:
+    """The reference's judge prompt for one answer (golds joined by " | "; the reference's sets have one gold)."""
+    return JUDGE_PROMPT.format(question=question, predicted=prediction, gold=" | ".join(golds))
+
+
+# Sent with every judge call: structured output where the provider supports it; temperature 0 is a documented
+# difference (the reference sends none, so gpt-4o-mini samples at its default of 1).
+JUDGE_CONFIG = GenerateConfig(temperature=0, response_schema=JUDGE_RESPONSE_SCHEMA)
+
+
 @scorer(
     metrics={
         "judge": [mean(), stderr()],
         "em": [mean(), stderr()],
         "f1": [mean()],
         "cover_em": [mean()],
+        "judge_failed": [mean()],
     }
 )
 def factual_scorer(judge: str | None = "auto"):
-    """LLM judge (paper's 0/1 semantics, grader role) plus EM, token F1 and cover-EM.
+    """LLM judge (the reference's prompt and JSON answer, grader role) plus EM, token F1 and cover-EM.
 
     Args:
       judge: "auto" (grader role if configured, else the paper's judge when
@@ -183,6 +267,7 @@ def factual_scorer(judge: str | None = "auto"):
             "em": exact_match(pred, golds),
             "f1": token_f1(pred, golds),
             "cover_em": cover_em(pred, golds),
+            "judge_failed": 0.0,
         }
         metadata: dict[str, Any] = {"answer_source": source, "gold": golds}
         try:
@@ -190,36 +275,47 @@ def factual_scorer(judge: str | None = "auto"):
         except Exception as ex:  # e.g. the judge's provider is not installed
             model, about = None, f"judge error: could not create the judge model: {ex}"
             metadata["judge"] = "error"
+            value["judge_failed"] = 1.0
         else:
             metadata["judge"] = "on" if model is not None else JUDGE_OFF
             if model is None:
                 _warn_once(about)
         explanation = about
-        if model is not None and pred is None:
+        judged = judge_prediction(state)
+        if model is not None and judged is None:
             value["judge"] = 0.0
             metadata["judge_model"] = str(model)
-            explanation = f"{about}: no answer found in the output, judged 0 without a call"
+            explanation = f"{about}: no output to judge, judged 0 without a call"
         elif model is not None:
             metadata["judge_model"] = str(model)
-            prompt = JUDGE_PROMPT.format(
-                question=_question(state), gold=" | ".join(golds), prediction=pred
-            )
+            metadata["judge_prediction"] = judged
             try:
-                output = await model.generate(prompt, config=GenerateConfig(temperature=0))
+                output = await model.generate(judge_prompt(_question(state), judged, golds), config=JUDGE_CONFIG)
                 if output.error:
                     raise RuntimeError(output.error)
-                reply = output.completion
-                verdict = parse_judge_reply(reply)
-                if verdict is None:
-                    raise ValueError(f"unparseable judge reply: {reply[-300:]!r}")
-                value["judge"] = float(verdict)
-                metadata["judge_reply"] = reply
-                explanation = f"{about}: {reply.strip()}"
             except Exception as ex:
                 metadata["judge"] = "error"
                 metadata["judge_error"] = f"{type(ex).__name__}: {ex}"
+                value["judge_failed"] = 1.0
                 explanation = f"judge error ({about}): {type(ex).__name__}: {ex}"
-        metadata["decided_by"] = "judge" if not math.isnan(value["judge"]) else "exact_match"
+            else:
+                reply = output.completion
+                metadata["judge_reply"] = reply
+                verdict = parse_judge_reply(reply)
+                if verdict.score is None:
+                    # the reference's scoring run aborts here; one bad reply must not lose a whole run
+                    value["judge"] = 0.0
+                    value["judge_failed"] = 1.0
+                    metadata["judge"] = "failed"
+                    metadata["judge_error"] = verdict.failure
+                    explanation = f"judge failure ({about}), scored 0: {verdict.failure}"
+                else:
+                    value["judge"] = float(verdict.score)
+                    explanation = f"{about}: score {verdict.score}: {verdict.explanation}"
+        if metadata["judge"] == "failed":
+            metadata["decided_by"] = "judge_failure"
+        else:
+            metadata["decided_by"] = "judge" if not math.isnan(value["judge"]) else "exact_match"
         return Score(
             value=value,
             answer=pred,
