@@ -41,6 +41,27 @@ _RETRIEVERS: dict[str, Retriever] = {}
 _LOCK = threading.Lock()
 
 
+SPEC_FORMS = "bm25, dense[:<encoder>], wiki18:<dir> or http://127.0.0.1:PORT"
+
+
+def check_spec(spec: str | None) -> str:
+    """The resolved spec, or an InputError naming it and the valid forms (before any sample runs); a wiki18 folder
+    must exist."""
+    from agentdistill.core.errors import InputError
+
+    resolved = resolve_spec(spec)
+    where = f"retriever {resolved!r}" + (f" (from ${ENV_VAR})" if not spec and os.environ.get(ENV_VAR) else "")
+    if resolved in _RETRIEVERS or resolved in ("bm25", "dense") or resolved.startswith(("dense:", "http://", "https://")):
+        return resolved
+    if resolved.startswith("wiki18:"):
+        folder = resolved[len("wiki18:"):]
+        if not os.path.isdir(os.path.expanduser(folder)):
+            raise InputError(f"{where}: no such folder {folder!r} (prepare it with `agentdistill prepare-wiki18 --dir "
+                             f"{folder}`)")
+        return resolved
+    raise InputError(f"{where}: unknown retriever; expected {SPEC_FORMS}")
+
+
 def build_retriever(spec: str) -> Retriever:
     if spec == "bm25":
         from .bm25 import BM25Retriever

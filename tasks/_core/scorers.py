@@ -60,6 +60,8 @@ exactly "VERDICT: 1" (correct) or "VERDICT: 0" (incorrect)."""
 
 
 def _final_answer(state: TaskState, domain: str) -> tuple[str | None, str]:
+    if state.metadata.get("no_answer"):  # the solver decided there is no answer (e.g. cot_sc with no votes)
+        return None, "no_answer"
     final = state.metadata.get("final_answer")
     if final is not None and str(final).strip():
         return str(final).strip(), "final_answer"
@@ -131,10 +133,44 @@ def resolve_judge(judge: str | None) -> tuple[Model | None, str]:
         except Exception as ex:
             raise RuntimeError(f"{PAPER_JUDGE_MODEL} (OPENAI_API_KEY present): {ex}") from ex
         return model, f"judge {PAPER_JUDGE_MODEL} (OPENAI_API_KEY present, temperature 0)"
-    return None, (
-        "judge off: no 'grader' model role configured (--model-role grader=<model>) and no "
-        "OPENAI_API_KEY; scored by exact match, F1 and cover-EM only"
-    )
+    return None, "judge off: no 'grader' model role and no OPENAI_API_KEY"
+
+
+JUDGE_HOW_TO = (
+    "turn the judge on with --model-role grader=" + PAPER_JUDGE_MODEL + " (or any model), or set OPENAI_API_KEY"
+)
+
+# Metrics when no judge will run: exact match first (the headline inspect prints and the log's first metric), no
+# all-NaN judge column. With a judge, the scorer's own order applies: the judge first.
+NO_JUDGE_METRICS: dict[str, list[Any]] = {"em": [mean(), stderr()], "f1": [mean()], "cover_em": [mean()]}
+
+
+def judge_planned(judge: str | None) -> tuple[bool, str]:
+    """Whether a judge will run for `judge`, and why; decided when the task is built (inspect has resolved model
+    roles by then), so the headline metric can be named for what it is."""
+    if judge is None or str(judge).lower() in (JUDGE_OFF, "none", "false", "no", "0"):
+        return False, "judge off (task argument judge=off)"
+    if str(judge).lower() not in ("auto", "on", "true", "grader"):
+        return True, f"judge {judge} (task argument judge=)"
+    try:
+        roles = model_roles()
+    except Exception:  # outside an eval there are no roles
+        roles = {}
+    if GRADER_ROLE in roles:
+        return True, f"judge: model role '{GRADER_ROLE}'"
+    if os.environ.get("OPENAI_API_KEY"):
+        return True, f"judge {PAPER_JUDGE_MODEL} (OPENAI_API_KEY present)"
+    return False, "judge off (no 'grader' model role, no OPENAI_API_KEY)"
+
+
+def headline_metrics(task: str, judge: str | None) -> dict[str, list[Any]] | None:
+    """The Task metrics of a factual task: None (the scorer's, judge first) when a judge will run, else exact match
+    first, with one warning line saying the judge is off and how to turn it on."""
+    on, about = judge_planned(judge)
+    if on:
+        return None
+    logger.warning("%s: %s: the headline score is exact match (em), not the LLM judge; %s", task, about, JUDGE_HOW_TO)
+    return NO_JUDGE_METRICS
 
 
 _WARNED: set[str] = set()
@@ -150,7 +186,7 @@ def _warn_once(message: str) -> None:
     key = f"{eval_id}:{message}"
     if key not in _WARNED:
         _WARNED.add(key)
-        logger.warning("factual_scorer: %s (the 'judge' metric is NaN)", message)
+        logger.warning("factual_scorer: %s: the headline is exact match (em); %s", message, JUDGE_HOW_TO)
 
 
 def _question(state: TaskState) -> str:
