@@ -73,3 +73,26 @@ def known(owner: str, given: Mapping[str, Any] | Iterable[str], valid: Iterable[
     if unknown:
         names = ", ".join(repr(u) for u in unknown)
         raise InputError(f"{owner}: unknown {what}{'s' if len(unknown) > 1 else ''} {names}; {valid_names(unknown[0], valid)}")
+
+
+def sample_shuffle(value: Any, where: str) -> int | None:
+    """A shuffle seed that means the same on a first run and on a resumed one: None (no shuffle) or a seed >= 1.
+
+    inspect 0.3.285 reads 0 as "no shuffle" on a first run (`if sample_shuffle:`) but as seed 0 on eval-set's retry
+    path (`is not None`), so a resumed run evaluated other items than the first; 0 is therefore read as "no shuffle"
+    everywhere (what every first run did). `true` (a new random order each run) cannot be resumed and is refused.
+    """
+    if value is None or value is False:
+        return None
+    if value is True:
+        raise InputError(f"{where}: sample_shuffle true draws a new random order on every run, so a resumed run would "
+                         "evaluate other items; give a seed (an integer >= 1)")
+    seed = number(where, "sample_shuffle", value, integer=True, lo=0)
+    if seed == 0:
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "%s: sample_shuffle 0 is read as 'no shuffle' (the first items of each task), the same on a first run and "
+            "on a resumed one; give a seed >= 1 for a shuffled subset", where)
+        return None
+    return seed
