@@ -106,3 +106,57 @@ def test_grid_with_sample_shuffle_0_resumes_on_the_same_items(tmp_path, capsys):
     first_three = [str(s.id) for s in load_samples("gsm_hard")[:3]]
     assert sorted(str(s.id) for s in done[0].samples) == sorted(first_three)
     assert "sample_shuffle 0 is read as 'no shuffle'" in resumed.stderr
+
+
+TRAJECTORY = {"messages": [{"role": "user", "content": "2+3?"}, {"role": "assistant", "content": "5"}]}
+
+
+def finished_adapter(folder: Path, data: Path) -> Path:
+    """A folder as `agentdistill train` leaves it after an older run (weights are stand-ins: never loaded here)."""
+    (folder / "checkpoint-8").mkdir(parents=True)
+    (folder / "checkpoint-8" / "adapter_model.safetensors").write_bytes(b"old run, step 8")
+    (folder / "adapter_config.json").write_text(json.dumps({"r": 64, "base_model_name_or_path": "x"}))
+    (folder / "adapter_model.safetensors").write_bytes(b"old finished weights")
+    (folder / "agentdistill_train.json").write_text(json.dumps({"dataset": {"path": str(data)}}))
+    return folder
+
+
+@pytest.mark.parametrize("flags, message", [
+    ((), "already holds a finished adapter (adapter_config.json, adapter_model.safetensors, agentdistill_train.json); "
+         "pass --resume to continue that run, --overwrite to replace it, or choose another folder"),
+    (("--resume",), "--resume: {out} holds checkpoint-8 but no agentdistill_run.json saying which run wrote it, so it "
+                    "may be a previous run's; pass --overwrite to start over there"),
+    (("--resume", "--overwrite"), "--resume and --overwrite: give one"),
+])
+def test_train_never_replaces_a_finished_adapter_or_resumes_a_stale_checkpoint(capsys, tmp_path, flags, message):
+    """Before: training over a finished adapter replaced it, left the old checkpoints beside the new ones, and a later
+    --resume picked the old run's highest-numbered checkpoint and wrote its weights as the new adapter."""
+    data = tmp_path / "traj.jsonl"
+    data.write_text(json.dumps(TRAJECTORY) + "\n")
+    out = finished_adapter(tmp_path / "adapter", data)
+    before = snapshot(out)
+    code, text = run_cli(capsys, "train", "--data", str(data), "--output-dir", str(out), *flags)
+    assert code == 2 and message.format(out=out) in text and "Traceback" not in text
+    assert snapshot(out) == before  # nothing lost, nothing added
+
+
+def test_train_resume_refuses_another_runs_checkpoint_and_other_data(capsys, tmp_path):
+    from agentdistill.distill import train_output
+
+    data = tmp_path / "traj.jsonl"
+    data.write_text(json.dumps(TRAJECTORY) + "\n")
+    out = tmp_path / "adapter"
+    args = ["--data", str(data), "--output-dir", str(out)]
+    from agentdistill.distill.train import build_parser
+
+    marker = train_output.prepare_output(out, build_parser().parse_args(args))  # this run's marker, no checkpoint yet
+    assert train_output.run_checkpoint(out, marker) is None
+    (out / "checkpoint-3").mkdir()
+    (out / "checkpoint-3" / train_output.RUN_FILE).write_text(json.dumps({**marker, "run_id": "an-older-run"}))
+    with pytest.raises(Exception, match="checkpoint-3 was not saved by the run in"):
+        train_output.run_checkpoint(out, marker)
+    (out / "checkpoint-3" / train_output.RUN_FILE).write_text(json.dumps(marker))
+    assert train_output.run_checkpoint(out, marker).endswith("checkpoint-3")  # its own checkpoint: resumed
+    data.write_text(json.dumps(TRAJECTORY) + "\n" + json.dumps(TRAJECTORY) + "\n")  # other data, same folder
+    code, text = run_cli(capsys, "train", *args, "--resume")
+    assert code == 2 and "--resume: the run in" in text and "data_sha256" in text
