@@ -43,3 +43,8 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def looks_like_path(name: str) -> bool:
+    """A model or data name meant as a local folder (a hub id is exactly `owner/name`)."""
+    return name.startswith(("/", ".", "~")) or name.endswith("/") or name.count("/") > 1

@@ -45,8 +45,8 @@ from pathlib import Path
 from typing import Any
 
 from agentdistill.core.errors import InputError
-from agentdistill.core.paths import sha256_file, write_text_atomic
-from agentdistill.distill.train_output import INFO_FILE, looks_like_path, marker_callback, prepare_output, run_checkpoint
+from agentdistill.core.paths import looks_like_path, sha256_file, write_text_atomic
+from agentdistill.distill.train_output import INFO_FILE, marker_callback, prepare_output, run_checkpoint
 from agentdistill.distill.chat_templates import check_template, training_template
 from agentdistill.models import embedded
 from agentdistill.models.embedded import EMBEDDED_HUB_ID

@@ -28,11 +28,6 @@ ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "adapter_mo
 SAME_RUN_KEYS = ("data_sha256", "base", "lora_r", "lora_alpha", "lora_dropout", "max_length")
 
 
-def looks_like_path(name: str) -> bool:
-    """A name meant as a local folder (a hub id is exactly `owner/name`)."""
-    return name.startswith(("/", ".", "~")) or name.endswith("/") or name.count("/") > 1
-
-
 def _checkpoints(out: Path) -> list[Path]:
     found = [p for p in out.glob("checkpoint-*") if p.is_dir() and p.name.split("-", 1)[1].isdigit()]
     return sorted(found, key=lambda p: int(p.name.split("-", 1)[1]))
