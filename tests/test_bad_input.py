@@ -160,3 +160,87 @@ def test_train_resume_refuses_another_runs_checkpoint_and_other_data(capsys, tmp
     data.write_text(json.dumps(TRAJECTORY) + "\n" + json.dumps(TRAJECTORY) + "\n")  # other data, same folder
     code, text = run_cli(capsys, "train", *args, "--resume")
     assert code == 2 and "--resume: the run in" in text and "data_sha256" in text
+
+
+def test_cot_sc_arguments_are_refused_before_work_and_no_votes_is_never_correct(tmp_path):
+    """Before: `-T solver=cot_sc -T k=0` ran and scored 100% on a sample it never voted on; k, temperature=-1 and
+    top_p=5 were accepted unchecked."""
+    from inspect_ai import Task, eval as inspect_eval
+    from inspect_ai.dataset import Sample
+
+    import agentdistill.registry  # noqa: F401
+    from agentdistill.core.errors import InputError
+    from agentdistill.solvers.cot import cot_sc
+    from agentdistill.tasks._core.scorers import math_scorer
+
+    for args, message in [({"k": 0}, "argument k=0: expected an integer >= 1"),
+                          ({"temperature": -1}, "argument temperature=-1: expected a number >= 0"),
+                          ({"top_p": 5}, "argument top_p=5: expected a number in (0, 1]"),
+                          ({"top_p": 0}, "argument top_p=0: expected a number in (0, 1]"),
+                          ({"k": "abc"}, "argument k='abc': expected an integer >= 1")]:
+        with pytest.raises(InputError, match=r"^solver cot_sc: " + message.replace("(", r"\(").replace("[", r"\[")
+                           .replace("]", r"\]").replace(")", r"\)")):
+            cot_sc(**args)
+    # the scorer never falls back to the completion when the solver says no sample voted (k=0 scored its completion)
+    from inspect_ai.model import ModelOutput
+    from inspect_ai.solver import solver
+
+    @solver
+    def voted_nothing():
+        async def solve(state, generate):
+            state.output = ModelOutput.from_content("scripted/cot", "The answer is \\boxed{5}.")
+            state.metadata.update(no_answer=True, cot_sc={"votes": {}})
+            return state
+        return solve
+
+    task = Task(dataset=[Sample(id="1", input="2+3?", target="5", metadata={"domain": "math"})], solver=voted_nothing(),
+                scorer=math_scorer())
+    [log] = inspect_eval(task, model="scripted/cot", model_args={"script": ANSWER_SCRIPT}, log_dir=str(tmp_path),
+                         display="none")
+    [sample] = log.samples
+    assert sample.output.completion == "The answer is \\boxed{5}."
+    assert sample.scores["math_scorer"].value == "I" and sample.scores["math_scorer"].answer is None
+
+
+def copy_task(tmp_path: Path, answer: str, checksum: bool) -> Path:
+    """tasks/gsm_hard copied into a working folder, the first item's answer edited (and re-checksummed or not)."""
+    from agentdistill.core.paths import sha256_file
+
+    work = tmp_path / "work"
+    shutil.copytree(TASKS_DIR / "gsm_hard", work / "gsm_hard", ignore=shutil.ignore_patterns("__pycache__"))
+    data = work / "gsm_hard" / "data" / "gsm_hard.jsonl"
+    rows = data.read_text().splitlines()
+    first = json.loads(rows[0])
+    first["answer"] = answer
+    data.write_text("\n".join([json.dumps(first), *rows[1:]]) + "\n")
+    if checksum:
+        manifest_file = data.parent / "manifest.json"
+        manifest = json.loads(manifest_file.read_text())
+        manifest.update(sha256=sha256_file(data), bytes=data.stat().st_size)
+        manifest_file.write_text(json.dumps(manifest, indent=1))
+    return work
+
+
+def test_a_copied_and_edited_task_folder_is_evaluated_against_its_own_data(tmp_path):
+    """Before: a copied, edited folder was scored against the package's original data, silently."""
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    work = copy_task(tmp_path, "4242.0", checksum=True)
+    script = write_script(tmp_path / "script.json", [{"reply": "So the answer is \\boxed{4242}."}])
+    run = inspect_eval(work, "gsm_hard", "--model", "scripted/copy", "-M", f"script={script}", "--sample-id", "1309",
+                       "--log-dir", str(tmp_path / "logs"))
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    [info] = list_eval_logs(str(tmp_path / "logs"))
+    [sample] = read_eval_log(info).samples
+    assert sample.target == "4242.0" and sample.scores["math_scorer"].value == "C"  # its own (edited) gold
+
+
+def test_an_edited_data_file_without_a_new_checksum_is_refused_naming_the_file(tmp_path):
+    work = copy_task(tmp_path, "4242.0", checksum=False)
+    script = write_script(tmp_path / "script.json")
+    run = inspect_eval(work, "gsm_hard", "--model", "scripted/copy", "-M", f"script={script}", "--limit", "1",
+                       "--log-dir", str(tmp_path / "logs"))
+    out = run.stdout + run.stderr
+    assert run.returncode != 0 and "Traceback" not in out
+    assert f"{work / 'gsm_hard' / 'data' / 'gsm_hard.jsonl'}: sha256 mismatch: expected 3f51d709" in out
+    assert not (tmp_path / "logs").exists() or not list((tmp_path / "logs").iterdir())  # nothing ran
