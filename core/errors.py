@@ -58,3 +58,21 @@ def report(prog: str, error: BaseException) -> int:
         traceback.print_exception(error)
     print(f"{prog}: error: {error}", file=sys.stderr)
     return EXIT_INPUT
+
+
+def command(prog: str):
+    """Decorate a command's `main(argv) -> int`: an InputError becomes one line on stderr and exit code 2, the same
+    whether the command runs from `agentdistill` or is called from Python."""
+    import functools
+
+    def wrap(main):
+        @functools.wraps(main)
+        def run(argv: list[str] | None = None) -> int:
+            try:
+                return main(argv)
+            except InputError as error:
+                return report(prog, error)
+
+        return run
+
+    return wrap

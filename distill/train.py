@@ -44,7 +44,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agentdistill.core.errors import InputError
+from agentdistill.core.errors import InputError, command
 from agentdistill.core.paths import looks_like_path, sha256_file, write_text_atomic
 from agentdistill.distill.train_output import INFO_FILE, marker_callback, prepare_output, run_checkpoint
 from agentdistill.distill.chat_templates import check_template, training_template
@@ -349,6 +349,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return info
 
 
+@command("agentdistill train")
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     run(args)

@@ -36,7 +36,7 @@ from typing import Any
 from agentdistill.leaderboard.build import main as build_main
 from agentdistill.leaderboard.runs import GRID_METADATA_KEY, adapter_base, format_size, method_name, parse_size_text, short_model_name, size_from_name
 from agentdistill.core.args import choice, number, sample_shuffle
-from agentdistill.core.errors import InputError, unknown_name
+from agentdistill.core.errors import InputError, command, unknown_name
 from agentdistill.tasks._core.benchmark import task_names, task_ref
 from agentdistill.tasks._core.factory import SOURCES, TASK_ARGS, resolve_solver
 
@@ -118,7 +118,10 @@ def parse_config(raw: dict[str, Any]) -> GridConfig:
         base = adapter_base(name)
         if distilled is None:
             distilled = base is not None
-        size = size_from_name(name, base) if size is None else parse_size_text(size)
+        try:
+            size = size_from_name(name, base) if size is None else parse_size_text(size)
+        except ValueError:
+            raise InputError(f"grid config: model {name}: size {size!r}: expected a size such as 1.5B, 135M or 7") from None
         models.append(ModelEntry(name=name, size=size, distilled=bool(distilled), args=dict(item.pop("args", {}) or {})))
         if item:
             raise InputError(f"grid config: model {name}: unknown keys {sorted(item)}; valid: name, size, distilled, args")
@@ -235,6 +238,7 @@ def run_grid(config: GridConfig, dry_run: bool = False) -> bool:
     return all_ok
 
 
+@command("agentdistill grid")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="agentdistill grid", description="Run a models x methods x tasks grid resumably (see leaderboard/README.md).")
     parser.add_argument("config", help="grid config, YAML or JSON")

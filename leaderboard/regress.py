@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentdistill.core.errors import InputError, unknown_name
+from agentdistill.core.errors import InputError, command, unknown_name
 from agentdistill.core.paths import write_text_atomic
 from agentdistill.core.inspect_compat import find_registered, registered_names
 from agentdistill.leaderboard.table import TEST_TASKS
@@ -324,6 +324,7 @@ def regress_one(
     return 0
 
 
+@command("agentdistill regress")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="agentdistill regress", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--solvers", default="cot", help="comma-separated solver names, one baseline file each (default: cot)")
