@@ -150,6 +150,12 @@ async def asearch(query: str, k: int = DEFAULT_K, spec: str | None = None) -> li
 
 
 def error_observation(exc: BaseException) -> str:
+    """What the model sees when a search fails: plainly that search was unavailable and no results came back."""
+    from .client import RetrievalServerError
+
+    if isinstance(exc, RetrievalServerError):
+        return ("web_search unavailable: the search service did not answer, so this query returned no results "
+                f"({exc}).\nContinue with what you already know, or try the search again later.")
     return (f"web_search failed: {type(exc).__name__}: {exc}\n"
             "The search service could not answer this time. Try the call again, rephrase the query, "
             "or continue with what you already know.")
