@@ -244,3 +244,199 @@ def test_an_edited_data_file_without_a_new_checksum_is_refused_naming_the_file(t
     assert run.returncode != 0 and "Traceback" not in out
     assert f"{work / 'gsm_hard' / 'data' / 'gsm_hard.jsonl'}: sha256 mismatch: expected 3f51d709" in out
     assert not (tmp_path / "logs").exists() or not list((tmp_path / "logs").iterdir())  # nothing ran
+
+
+# --------------------------------------------------------------------------- one rule for every entry point
+
+# task arguments (`-T`) and solver arguments: (arguments, words the one-line message must hold)
+TASK_ARGUMENT_CASES = [
+    ({"foo": 1}, "task argument foo=1: not an argument of the task or of its solver cot; valid: solver, source, judge, "
+                 "sandbox (the task's) and max_tokens, temperature (solver cot's)"),
+    ({"max_tokns": 5}, "(did you mean 'max_tokens'?)"),
+    ({"solver": "nosuch"}, "solver 'nosuch' is not registered (looked for agentdistill/nosuch, nosuch); valid: agent, "
+                           "agent_ftp, agent_sag, cot, cot_sc, rag"),
+    ({"solver": "agent_sagg"}, "(did you mean 'agent_sag'?)"),
+    ({"source": "web"}, "task: argument source='web': expected one of local, hub"),
+    ({"solver": "cot", "temperature": -0.5}, "solver cot: argument temperature=-0.5: expected a number >= 0"),
+    ({"solver": "cot_sc", "k": 0}, "solver cot_sc: argument k=0: expected an integer >= 1"),
+    ({"solver": "cot_sc", "temperature": -1}, "solver cot_sc: argument temperature=-1: expected a number >= 0"),
+    ({"solver": "cot_sc", "top_p": 5}, "solver cot_sc: argument top_p=5: expected a number in (0, 1]"),
+    ({"solver": "cot_sc", "n": 8}, "task argument n=8: not an argument of the task or of its solver cot_sc"),
+    ({"solver": "agent_sag", "temperature": "abc"}, "solver agent_sag: argument temperature='abc': expected a number >= 0"),
+    ({"solver": "agent_sag", "n": 0}, "solver agent_sag: argument n=0: expected an integer >= 1"),
+    ({"solver": "agent_sag", "maxsteps": 2}, "solver agent_sag: unknown argument 'maxsteps'; valid: ftp, k, max_steps, "
+                                             "max_tokens, n, prompt, retriever, seed, temperature, timeout, top_p"),
+    ({"solver": "agent", "prompt": "teachr"}, "solver agent: argument prompt='teachr': expected one of teacher, student"),
+    ({"solver": "agent", "max_steps": 0}, "solver agent: argument max_steps=0: expected an integer >= 1"),
+    ({"solver": "agent", "ftp": "maybe"}, "solver agent: argument ftp='maybe': expected true or false"),
+    ({"solver": "rag", "retriever": "nosuch"}, "retriever 'nosuch': unknown retriever; expected bm25, dense[:<encoder>], "
+                                               "wiki18:<dir> or http://127.0.0.1:PORT"),
+    ({"solver": "agent", "retriever": "wiki18:/no/such/dir"}, "retriever 'wiki18:/no/such/dir': no such folder"),
+    ({"source": "hub"}, "task gsm_hard: source=hub: could not load reasoning-machines/gsm-hard, split train "
+                        "(HF_HUB_OFFLINE is set)"),
+]
+
+
+@pytest.mark.parametrize("args, message", TASK_ARGUMENT_CASES, ids=[str(a) for a, _ in TASK_ARGUMENT_CASES])
+def test_task_and_solver_arguments_are_refused_with_one_message(monkeypatch, args, message):
+    import agentdistill.registry  # noqa: F401
+    from agentdistill.core.errors import InputError
+    from agentdistill.tasks._core.factory import benchmark_task
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    with pytest.raises(InputError) as info:
+        benchmark_task("gsm_hard", **args)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_solver_settings_given_as_task_arguments_are_refused_when_solver_replaces_the_task_solver(monkeypatch):
+    """Before: `--solver agent_sag -T max_tokens=256` dropped max_tokens silently (4096 tokens per call instead)."""
+    import agentdistill.registry  # noqa: F401
+    from agentdistill.core.errors import InputError
+    from agentdistill.tasks._core.factory import benchmark_task
+
+    monkeypatch.setattr(sys, "argv", ["/x/.venv/bin/inspect", "eval", "tasks/gsm_hard", "--solver", "agent_sag", "-T",
+                                      "max_tokens=256"])
+    with pytest.raises(InputError, match=r"^-T max_tokens=256: solver arguments given as task arguments go to the "
+                                         r"task's own solver \(cot\), which --solver agent_sag replaces"):
+        benchmark_task("gsm_hard", max_tokens=256)
+    benchmark_task("gsm_hard", judge="off")  # task arguments of the task itself are fine with --solver
+
+
+MODEL_CASES = [
+    ("agentdistill/./no/such/folder", {}, "model agentdistill/./no/such/folder: no such folder './no/such/folder'"),
+    ("agentdistill/smollm2-135m", {"thread": 2}, "unknown model argument(s) ['thread'] (-M); valid: device, dtype, threads"),
+    ("scripted/x", {"script": [{"match": "([a-", "reply": "x"}]}, "rule 0: match '([a-' is not a valid regex"),
+    ("scripted/x", {"script": "/no/such/script.json"}, "scripted model: script file not found: /no/such/script.json"),
+]
+
+
+@pytest.mark.parametrize("model, args, message", MODEL_CASES, ids=[m + str(a)[:20] for m, a, _ in MODEL_CASES])
+def test_model_names_and_arguments_are_refused_with_one_message(model, args, message):
+    from inspect_ai.model import get_model
+
+    import agentdistill.registry  # noqa: F401
+    from agentdistill.core.errors import InputError
+
+    with pytest.raises(InputError) as info:
+        get_model(model, **args)
+    assert message in str(info.value)
+
+
+def test_a_corrupt_script_line_is_named(tmp_path):
+    from agentdistill.core.errors import InputError
+    from agentdistill.models.scripted import load_script
+
+    script = tmp_path / "script.jsonl"
+    script.write_text('{"reply": "a"}\n\n{"reply": \n')
+    with pytest.raises(InputError, match=f"^{script}: line 3: not valid JSON"):
+        load_script(str(script))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-T", "foo=1"], "task argument foo=1: not an argument of the task or of its solver cot"),
+    (["--solver", "agent_sag", "-S", "temperature=abc"], "solver agent_sag: argument temperature='abc': expected a "
+                                                         "number >= 0"),
+])
+def test_inspect_prints_one_message_not_an_exception_group(tmp_path, args, message):
+    """Before: 200-300 lines of ExceptionGroup traceback with the useful line last."""
+    script = write_script(tmp_path / "script.json")
+    run = inspect_eval(REPO, "tasks/gsm_hard", "--model", "scripted/x", "-M", f"script={script}", "--limit", "1",
+                       "--log-dir", str(tmp_path / "logs"), *args)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0 and message in out
+    assert "Traceback" not in out and "ExceptionGroup" not in out and len(out.strip().splitlines()) <= 6
+
+
+def _grid(tmp_path: Path, **changes: str) -> Path:
+    text = GRID.format(log_dir=tmp_path / "logs", script=tmp_path / "script.json")
+    for old, new in changes.items():
+        assert old in text
+        text = text.replace(old, new)
+    path = tmp_path / "grid.yaml"
+    path.write_text(text)
+    return path
+
+
+def _baseline(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "cot.json").write_text(text)
+    return tmp_path
+
+
+# `agentdistill` commands: (name, set-up returning argv (paths in tmp_path), words of the message, a file or folder
+# whose content must be left as it was)
+COMMAND_CASES = [
+    ("unknown command", lambda t: ["regres"], "agentdistill: error: unknown command 'regres'; valid: coverage, grid, "
+                                              "leaderboard, prepare-model", None),
+    ("regress unknown solver", lambda t: ["regress", "--solvers", "cott"], "--solvers: unknown solver 'cott'; valid: "
+                                                                           "agent, agent_ftp, agent_sag, cot", None),
+    ("regress corrupt baseline", lambda t: ["regress", "--tasks", "aime", "--baseline-dir",
+                                            str(_baseline(t, '{"format": 1,\n "config": {,\n}'))],
+     "cot.json: line 2: not valid JSON", "cot.json"),
+    ("regress not a baseline", lambda t: ["regress", "--baseline-dir", str(_baseline(t, "[]"))],
+     "cot.json: not a regression baseline of format 1", "cot.json"),
+    ("regress bad --solver-args", lambda t: ["regress", "--solver-args", "[1]"], "--solver-args '[1]': expected a JSON "
+                                                                                 "object", None),
+    ("grid unknown solver (dry run)", lambda t: ["grid", str(_grid(t, **{"[cot]": "[agent_sagg]"})), "--dry-run"],
+     "solver 'agent_sagg' is not registered (looked for agentdistill/agent_sagg, agent_sagg); valid: agent, agent_ftp, "
+     "agent_sag, cot, cot_sc, rag (did you mean 'agent_sag'?)", None),
+    ("grid bad solver argument (dry run)",
+     lambda t: ["grid", str(_grid(t, **{"methods: [cot]": "methods: [{solver: cot_sc, args: {k: 0}}]"})), "--dry-run"],
+     "grid config: method 'cot_sc': solver cot_sc: argument k=0: expected an integer >= 1", None),
+    ("grid unknown task", lambda t: ["grid", str(_grid(t, **{"[gsm_hard]": "[gsm-hard]"})), "--dry-run"],
+     "tasks: unknown task 'gsm-hard'", None),
+    ("grid corrupt YAML", lambda t: ["grid", str(_grid(t, **{"[gsm_hard]": "[gsm_hard"}))], "grid.yaml: line 3: not "
+                                                                                             "valid YAML", None),
+    ("grid unknown key", lambda t: ["grid", str(_grid(t, **{"limit: 3": "limits: 3"}))], "unknown keys ['limits']", None),
+    ("grid random shuffle", lambda t: ["grid", str(_grid(t, **{"sample_shuffle: 0": "sample_shuffle: true"}))],
+     "sample_shuffle true draws a new random order on every run", None),
+    ("grid missing file", lambda t: ["grid", str(t / "nope.yaml")], "nope.yaml: cannot be read", None),
+    ("leaderboard empty folder", lambda t: ["leaderboard", str(t / "logs"), "--out", str(t / "board")],
+     "no inspect eval logs (.eval or .json) under this folder; nothing written", None),
+    ("leaderboard bad size", lambda t: ["leaderboard", str(t), "--size", "m=big"], "--size m=big: expected a size", None),
+    ("trajectories empty folder", lambda t: ["trajectories", "from-logs", str(t / "logs"), "--out", str(t / "out.jsonl")],
+     "no inspect eval logs (.eval or .json) in", "out.jsonl"),
+    ("trajectories corrupt log", lambda t: ["trajectories", "from-logs", str(t / "bad"), "--out", str(t / "out.jsonl")],
+     "2026-01-01T00-00-00-00-00_x_abc.eval: not a readable inspect eval log", "out.jsonl"),
+    ("trajectories missing path", lambda t: ["trajectories", "from-logs", str(t / "nope"), "--out", str(t / "out.jsonl")],
+     "nope: no such eval log file or folder", "out.jsonl"),
+    ("train missing data", lambda t: ["train", "--data", str(t / "nope.jsonl"), "--output-dir", str(t / "out")],
+     "--data " + "{t}/nope.jsonl: cannot be read (No such file or directory)", None),
+    ("train corrupt data line", lambda t: ["train", "--data", str(t / "traj.jsonl"), "--output-dir", str(t / "out")],
+     "traj.jsonl: line 2: not valid JSON", "traj.jsonl"),
+    ("train missing base folder", lambda t: ["train", "--data", str(t / "good.jsonl"), "--output-dir", str(t / "out"),
+                                             "--base", "./no/such/model"], "--base ./no/such/model: no such model folder",
+     None),
+    ("train bad batch", lambda t: ["train", "--data", str(t / "good.jsonl"), "--output-dir", str(t / "out"),
+                                   "--effective-batch-size", "3", "--per-device-batch-size", "2"],
+     "--effective-batch-size 3: expected a multiple of --per-device-batch-size 2", None),
+    ("coverage unknown task", lambda t: ["coverage", "--tasks", "gsm_hard"], "unknown factual task 'gsm_hard'", None),
+    ("retrieval-server unknown spec", lambda t: ["retrieval-server", "--retriever", "bm26"], "retriever 'bm26': unknown "
+                                                                                            "retriever", None),
+]
+
+
+@pytest.mark.parametrize("name, argv, message, kept", COMMAND_CASES, ids=[c[0] for c in COMMAND_CASES])
+def test_commands_refuse_bad_input_with_exit_2_and_lose_nothing(capsys, tmp_path, name, argv, message, kept):
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "2026-01-01T00-00-00-00-00_x_abc.eval").write_text("not a zip")
+    (tmp_path / "out.jsonl").write_text('{"messages": "an earlier conversion"}\n')
+    (tmp_path / "traj.jsonl").write_text(json.dumps(TRAJECTORY) + "\n{broken\n")
+    (tmp_path / "good.jsonl").write_text(json.dumps(TRAJECTORY) + "\n")
+    args = argv(tmp_path)
+    before = snapshot(tmp_path)
+    code, out = run_cli(capsys, *args)
+    assert code == 2, out
+    assert message.format(t=tmp_path) in out and "Traceback" not in out
+    assert out.strip().count("\n") == 0, out  # one line
+    if kept is not None:
+        assert (tmp_path / kept).read_bytes() == before[kept]
+    assert not (tmp_path / "out").exists() and not (tmp_path / "board").exists()  # no output folder started
+
+
+def test_traceback_flag_shows_the_traceback(capsys):
+    code, out = run_cli(capsys, "--traceback", "regress", "--tasks", "nosuchtask")
+    assert code == 2 and "Traceback" in out and "unknown task 'nosuchtask'" in out
+    os.environ.pop("AGENTDISTILL_TRACEBACK", None)
