@@ -440,3 +440,32 @@ def test_traceback_flag_shows_the_traceback(capsys):
     code, out = run_cli(capsys, "--traceback", "regress", "--tasks", "nosuchtask")
     assert code == 2 and "Traceback" in out and "unknown task 'nosuchtask'" in out
     os.environ.pop("AGENTDISTILL_TRACEBACK", None)
+
+
+# --------------------------------------------------------------------------- the headline of a factual task
+
+
+@pytest.mark.parametrize("judge, grader, headline", [("off", False, "em"), ("auto", False, "em"), ("auto", True, "judge")])
+def test_the_factual_headline_is_a_real_score_named_for_what_it_is(tmp_path, monkeypatch, caplog, judge, grader,
+                                                                    headline):
+    """Before: with no judge the first metric printed and logged was `factual_scorer mean nan`."""
+    import math
+
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.model import get_model
+
+    import agentdistill.registry  # noqa: F401
+    from agentdistill.tasks._core.benchmark import task_ref
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    roles = {"grader": get_model("scripted/judge", script=[{"reply": "Same entity.\nVERDICT: 1"}])} if grader else None
+    with caplog.at_level("WARNING"):  # the task is built inside the eval, as `inspect eval` does
+        [log] = inspect_eval(task_ref("bamboogle"), task_args={"judge": judge}, model="scripted/answer",
+                             model_args={"script": ANSWER_SCRIPT}, model_roles=roles, limit=2,
+                             log_dir=str(tmp_path / "logs"), display="none")
+    first = log.results.scores[0]
+    assert first.name == headline and first.metrics["mean"].value == 1.0 and not math.isnan(first.metrics["mean"].value)
+    if headline == "em":
+        assert "judge" not in [s.name for s in log.results.scores]  # no all-NaN judge column to mistake for a score
+        assert any("the headline score is exact match (em), not the LLM judge; turn the judge on with --model-role "
+                   "grader=" in r.getMessage() for r in caplog.records)

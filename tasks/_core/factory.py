@@ -164,12 +164,13 @@ def benchmark_task(
         sandbox = None
     elif isinstance(sandbox, str):
         sandbox = sandbox_for(sandbox)
-    scorer = math_scorer() if domain == "math" else factual_scorer(judge=judge)
+    metrics = None if domain == "math" else headline_metrics(bench.name, judge)  # None: the scorer's own
+    scorer = math_scorer() if domain == "math" else factual_scorer(judge=judge, judge_aggregated=metrics is None)
     return Task(
         dataset=MemoryDataset(load_samples(bench, source), name=bench.name, location=str(bench.data_file)),
         solver=resolve_solver(solver, solver_args),
         scorer=[scorer, run_stats()],
-        metrics=None if domain == "math" else headline_metrics(bench.name, judge),
+        metrics=metrics,
         sandbox=sandbox,
         version=bench.version,
         metadata={"benchmark": bench.name, "domain": domain, "source": source},

@@ -176,7 +176,7 @@ def headline_metrics(task: str, judge: str | None) -> dict[str, list[Any]] | Non
 _WARNED: set[str] = set()
 
 
-def _warn_once(message: str) -> None:
+def _warn_once(message: str, text: str = "factual_scorer: %s: the headline is exact match (em); " + JUDGE_HOW_TO) -> None:
     """Say in the eval's log (once per eval and reason) that the judge is off."""
     try:
         active = active_sample()
@@ -186,7 +186,7 @@ def _warn_once(message: str) -> None:
     key = f"{eval_id}:{message}"
     if key not in _WARNED:
         _WARNED.add(key)
-        logger.warning("factual_scorer: %s: the headline is exact match (em); %s", message, JUDGE_HOW_TO)
+        logger.warning(text, message)
 
 
 def _question(state: TaskState) -> str:
@@ -203,12 +203,15 @@ def _question(state: TaskState) -> str:
         "cover_em": [mean()],
     }
 )
-def factual_scorer(judge: str | None = "auto"):
+def factual_scorer(judge: str | None = "auto", judge_aggregated: bool = True):
     """LLM judge (paper's 0/1 semantics, grader role) plus EM, token F1 and cover-EM.
 
     Args:
       judge: "auto" (grader role if configured, else the paper's judge when
         OPENAI_API_KEY is set, else off), "off", or a model name to use as judge.
+      judge_aggregated: False when the task's metrics leave the judge out (no judge was
+        planned when the task was built: `headline_metrics`); a judge that runs anyway is
+        then said once in the log.
     """
 
     async def score(state: TaskState, target: Target) -> Score:
@@ -230,6 +233,9 @@ def factual_scorer(judge: str | None = "auto"):
             metadata["judge"] = "on" if model is not None else JUDGE_OFF
             if model is None:
                 _warn_once(about)
+            elif not judge_aggregated:
+                _warn_once(about, "factual_scorer: %s ran, but the task was built before it was configured, so its "
+                                  "metrics show exact match (em) only; the verdicts are in each sample's score")
         explanation = about
         if model is not None and pred is None:
             value["judge"] = 0.0
