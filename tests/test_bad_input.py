@@ -469,3 +469,22 @@ def test_the_factual_headline_is_a_real_score_named_for_what_it_is(tmp_path, mon
         assert "judge" not in [s.name for s in log.results.scores]  # no all-NaN judge column to mistake for a score
         assert any("the headline score is exact match (em), not the LLM judge; turn the judge on with --model-role "
                    "grader=" in r.getMessage() for r in caplog.records)
+
+
+def test_trajectories_never_replace_an_output_with_fewer_records(tmp_path, capsys):
+    """Before: converting an empty or wrong folder exited 0 and overwrote the output with an empty file."""
+    from inspect_ai import eval as inspect_eval
+
+    import agentdistill.registry  # noqa: F401
+    from agentdistill.tasks._core.factory import benchmark_task
+
+    wrong = [{"reply": "So the answer is \\boxed{-1}."}]
+    inspect_eval(benchmark_task("gsm_hard"), model="scripted/teacher", model_args={"script": wrong}, limit=1,
+                 log_dir=str(tmp_path / "logs"), display="none")  # one incorrect sample: no trajectory kept
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"messages": "kept from an earlier run"}\n')
+    code, text = run_cli(capsys, "trajectories", "from-logs", str(tmp_path / "logs"), "--out", str(out))
+    assert code == 2 and "holds 1 trajectories and this conversion found 0; kept as it is: pass --overwrite" in text
+    assert out.read_text() == '{"messages": "kept from an earlier run"}\n'
+    code, text = run_cli(capsys, "trajectories", "from-logs", str(tmp_path / "logs"), "--out", str(out), "--overwrite")
+    assert code == 0 and out.read_text() == ""
