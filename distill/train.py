@@ -7,7 +7,8 @@ token): system, user and observation turns are masked through a training chat te
 `{% generation %}` markers (`chat_templates.py`).
 
     agentdistill train --data traj.jsonl --output-dir runs/smol-agent [--base agentdistill/smollm2-135m]
-    agentdistill train ... --resume          # continue from the last checkpoint in --output-dir
+    agentdistill train ... --resume          # continue the run in --output-dir from its last checkpoint
+    agentdistill train ... --overwrite       # replace a finished adapter (or an unfinished run) in --output-dir
 
 Multi-GPU (data parallel), same entry point and arguments:
 
