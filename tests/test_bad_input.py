@@ -488,3 +488,15 @@ def test_trajectories_never_replace_an_output_with_fewer_records(tmp_path, capsy
     assert out.read_text() == '{"messages": "kept from an earlier run"}\n'
     code, text = run_cli(capsys, "trajectories", "from-logs", str(tmp_path / "logs"), "--out", str(out), "--overwrite")
     assert code == 0 and out.read_text() == ""
+
+
+def test_retrieval_server_refuses_a_taken_port_before_saying_serving(capsys):
+    """Before: it printed "serving ..." and then failed to bind."""
+    import socket
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        code, out = run_cli(capsys, "retrieval-server", "--port", str(port))
+    assert code == 2 and f"cannot listen on 127.0.0.1:{port} (Address already in use)" in out and "serving" not in out
