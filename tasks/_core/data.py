@@ -129,7 +129,8 @@ def verify_checksum(path: Path, expected: str) -> None:
     if actual != expected:
         raise DataError(
             f"{path}: sha256 mismatch: expected {expected} (from its manifest), got {actual}; "
-            "the file was changed or corrupted: restore it from git or rebuild it"
+            "the file was changed or corrupted: restore it from git, or, for an intended edit, write the new sha256 "
+            "into manifest.json"
         )
 
 
