@@ -272,6 +272,10 @@ TASK_ARGUMENT_CASES = [
     ({"solver": "rag", "retriever": "nosuch"}, "retriever 'nosuch': unknown retriever; expected bm25, dense[:<encoder>], "
                                                "wiki18:<dir> or http://127.0.0.1:PORT"),
     ({"solver": "agent", "retriever": "wiki18:/no/such/dir"}, "retriever 'wiki18:/no/such/dir': no such folder"),
+    ({"solver": "agent", "sandbox": "nosuch"}, "task argument sandbox='nosuch': unknown sandbox; valid: "
+                                               "agentdistill_docker, auto, bwrap, docker, local, none"),
+    ({"task": "bamboogle", "judge": "of"}, "task argument judge='of': expected auto, off, or a judge model such as "
+                                           "openai/gpt-4o-mini-2024-07-18"),
     ({"source": "hub"}, "task gsm_hard: source=hub: could not load reasoning-machines/gsm-hard, split train "
                         "(HF_HUB_OFFLINE is set)"),
 ]
@@ -285,8 +289,9 @@ def test_task_and_solver_arguments_are_refused_with_one_message(monkeypatch, arg
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    args = dict(args)
     with pytest.raises(InputError) as info:
-        benchmark_task("gsm_hard", **args)
+        benchmark_task(args.pop("task", "gsm_hard"), **args)
     assert message in str(info.value) and "\n" not in str(info.value)
 
 

@@ -27,7 +27,7 @@ from agentdistill.core.sandbox_spec import sandbox_spec
 from agentdistill.core.stats import run_stats
 from agentdistill.tasks._core.benchmark import Benchmark
 from agentdistill.tasks._core.data import load_samples, resolve_benchmark
-from agentdistill.tasks._core.scorers import factual_scorer, headline_metrics, math_scorer
+from agentdistill.tasks._core.scorers import check_judge, factual_scorer, headline_metrics, math_scorer
 
 PACKAGE = "agentdistill"
 
@@ -117,6 +117,14 @@ def solver_replaced_on_command_line() -> str | None:
     return os.environ.get("INSPECT_EVAL_SOLVER") or None
 
 
+def check_sandbox(name: str) -> None:
+    """Refuse a sandbox provider inspect does not know (it would fail only when the first sample starts)."""
+    kind = name.split(":", 1)[0].strip()
+    if find_registered("sandboxenv", kind) is None and find_registered("sandboxenv", f"{PACKAGE}/{kind}") is None:
+        valid = sorted({"auto", "none", "docker", "local", *registered_names("sandboxenv", PACKAGE)})
+        raise InputError(f"task argument sandbox={name!r}: unknown sandbox; valid: {', '.join(valid)}")
+
+
 def _solver_name(solver: str | Solver) -> str:
     if isinstance(solver, str):
         return solver.split("/")[-1]
@@ -163,7 +171,10 @@ def benchmark_task(
     elif sandbox in ("none", "None", ""):
         sandbox = None
     elif isinstance(sandbox, str):
+        check_sandbox(sandbox)
         sandbox = sandbox_for(sandbox)
+    if domain != "math":
+        check_judge(judge)
     metrics = None if domain == "math" else headline_metrics(bench.name, judge)  # None: the scorer's own
     scorer = math_scorer() if domain == "math" else factual_scorer(judge=judge, judge_aggregated=metrics is None)
     return Task(

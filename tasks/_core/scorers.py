@@ -145,6 +145,20 @@ JUDGE_HOW_TO = (
 NO_JUDGE_METRICS: dict[str, list[Any]] = {"em": [mean(), stderr()], "f1": [mean()], "cover_em": [mean()]}
 
 
+JUDGE_OFF_VALUES = (JUDGE_OFF, "none", "false", "no", "0")
+JUDGE_AUTO_VALUES = ("auto", "on", "true", "grader")
+
+
+def check_judge(judge: str | None) -> None:
+    """Refuse a judge that is neither auto/off nor a `provider/model` name (a typo would fail on every sample)."""
+    from agentdistill.core.errors import InputError
+
+    text = str(judge).lower()
+    if judge is None or text in JUDGE_OFF_VALUES or text in JUDGE_AUTO_VALUES or "/" in str(judge):
+        return
+    raise InputError(f"task argument judge={judge!r}: expected auto, off, or a judge model such as {PAPER_JUDGE_MODEL}")
+
+
 def judge_planned(judge: str | None) -> tuple[bool, str]:
     """Whether a judge will run for `judge`, and why; decided when the task is built (inspect has resolved model
     roles by then), so the headline metric can be named for what it is."""
