@@ -307,6 +307,10 @@ def test_solver_settings_given_as_task_arguments_are_refused_when_solver_replace
                                          r"task's own solver \(cot\), which --solver agent_sag replaces"):
         benchmark_task("gsm_hard", max_tokens=256)
     benchmark_task("gsm_hard", judge="off")  # task arguments of the task itself are fine with --solver
+    monkeypatch.setattr(sys, "argv", ["/x/.venv/bin/inspect", "eval", "tasks/gsm_hard", "--solver=agent_sagg"])
+    with pytest.raises(InputError, match=r"^--solver agent_sagg: not a registered solver; valid: agent, agent_ftp, "
+                                         r"agent_sag, cot, cot_sc, rag \(did you mean 'agent_sag'\?\)"):
+        benchmark_task("gsm_hard")
 
 
 MODEL_CASES = [

@@ -156,6 +156,10 @@ def benchmark_task(
     choice("task", "source", source, SOURCES)
     args = {k: v for k, v in solver_args.items() if k not in _NOT_SOLVER_ARGS}
     override = solver_replaced_on_command_line()
+    if override and ".py" not in override and registered_solver(override) is None:
+        # inspect would fail on it later with a long traceback and no list of the valid names
+        raise InputError(f"--solver {override}: not a registered solver; "
+                         f"{valid_names(override, registered_names('solver', PACKAGE))}")
     if override and args:
         # the task's solver (and with it these arguments) would be dropped silently by the override
         given = " ".join(f"-T {k}={v}" for k, v in args.items())
