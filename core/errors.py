@@ -18,10 +18,9 @@ from agentdistill.core.inspect_compat import PrerequisiteError
 
 TRACEBACK_ENV = "AGENTDISTILL_TRACEBACK"
 
-# exit codes of every `agentdistill` command (README, "Exit codes")
-EXIT_OK = 0
-EXIT_FAILED = 1  # a check failed: regression drift, an incomplete grid, unfinished samples
-EXIT_INPUT = 2  # usage or input error: nothing was run
+# Exit codes of every `agentdistill` command (README, "Bad input and exit codes"): 0 ok, 1 a check failed (regression
+# drift, an incomplete grid or teacher run), 2 usage or input error (nothing was run; argparse uses 2 as well).
+EXIT_INPUT = 2
 
 
 class InputError(PrerequisiteError, ValueError):
@@ -47,9 +46,9 @@ def unknown_name(what: str, name: str, valid: Iterable[str]) -> InputError:
     return InputError(f"unknown {what} {name!r}; {valid_names(name, valid)}")
 
 
-def want_traceback(argv: list[str] | None = None) -> bool:
-    flags = {"--traceback", "--debug"}
-    return os.environ.get(TRACEBACK_ENV, "") not in ("", "0") or bool(flags & set(argv or []))
+def want_traceback() -> bool:
+    """`agentdistill --traceback` (or --debug) sets this variable."""
+    return os.environ.get(TRACEBACK_ENV, "") not in ("", "0")
 
 
 def report(prog: str, error: BaseException) -> int:

@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -86,7 +85,7 @@ eval: {{retry_attempts: 0, display: none}}
 """
 
 
-def test_grid_with_sample_shuffle_0_resumes_on_the_same_items(tmp_path, capsys):
+def test_grid_with_sample_shuffle_0_resumes_on_the_same_items(tmp_path):
     """Before: the first run took items 0,1,2, the retry (inspect's retry path reads 0 as seed 0) 419,459,130."""
     from inspect_ai.log import list_eval_logs, read_eval_log
 
@@ -141,6 +140,7 @@ def test_train_never_replaces_a_finished_adapter_or_resumes_a_stale_checkpoint(c
 
 
 def test_train_resume_refuses_another_runs_checkpoint_and_other_data(capsys, tmp_path):
+    from agentdistill.core.errors import InputError
     from agentdistill.distill import train_output
 
     data = tmp_path / "traj.jsonl"
@@ -153,7 +153,7 @@ def test_train_resume_refuses_another_runs_checkpoint_and_other_data(capsys, tmp
     assert train_output.run_checkpoint(out, marker) is None
     (out / "checkpoint-3").mkdir()
     (out / "checkpoint-3" / train_output.RUN_FILE).write_text(json.dumps({**marker, "run_id": "an-older-run"}))
-    with pytest.raises(Exception, match="checkpoint-3 was not saved by the run in"):
+    with pytest.raises(InputError, match="checkpoint-3 was not saved by the run in"):
         train_output.run_checkpoint(out, marker)
     (out / "checkpoint-3" / train_output.RUN_FILE).write_text(json.dumps(marker))
     assert train_output.run_checkpoint(out, marker).endswith("checkpoint-3")  # its own checkpoint: resumed

@@ -20,7 +20,7 @@ from inspect_ai import Task
 from inspect_ai.dataset import MemoryDataset
 from inspect_ai.solver import Solver
 
-from agentdistill.core.args import choice, known
+from agentdistill.core.args import choice
 from agentdistill.core.errors import InputError, valid_names
 from agentdistill.core.inspect_compat import create_solver, find_registered, registered_names
 from agentdistill.core.sandbox_spec import sandbox_spec
