@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from inspect_ai._util import registry as _registry  # registry lookups without creating objects
+from inspect_ai._util.error import PrerequisiteError  # inspect's CLI prints these as one message, no traceback
 from inspect_ai.log import _samples  # the sample being evaluated (no public accessor)
 from inspect_ai.util import registry_create
 from inspect_ai.util._sandbox import environment as _sandbox_environment
@@ -21,6 +22,7 @@ SandboxEnvironmentConfigType = _sandbox_environment.SandboxEnvironmentConfigType
 
 __all__ = [
     "DockerSandboxEnvironment",
+    "PrerequisiteError",
     "LocalSandboxEnvironment",
     "SandboxEnvironmentConfigType",
     "active_sample",

@@ -29,3 +29,22 @@ def sha256_file(path: str | os.PathLike) -> str:
         while block := f.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write a file so that a reader (or a crash) never sees it half-written: a temporary file beside it, then an
+    atomic rename over it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def looks_like_path(name: str) -> bool:
+    """A model or data name meant as a local folder (a hub id is exactly `owner/name`)."""
+    return name.startswith(("/", ".", "~")) or name.endswith("/") or name.count("/") > 1

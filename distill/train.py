@@ -7,7 +7,8 @@ token): system, user and observation turns are masked through a training chat te
 `{% generation %}` markers (`chat_templates.py`).
 
     agentdistill train --data traj.jsonl --output-dir runs/smol-agent [--base agentdistill/smollm2-135m]
-    agentdistill train ... --resume          # continue from the last checkpoint in --output-dir
+    agentdistill train ... --resume          # continue the run in --output-dir from its last checkpoint
+    agentdistill train ... --overwrite       # replace a finished adapter (or an unfinished run) in --output-dir
     agentdistill train ... --full            # full fine-tuning (all weights, lr 1e-5: the paper's Table 8 ablation)
 
 Multi-GPU (data parallel), same entry point and arguments:
@@ -45,7 +46,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agentdistill.core.paths import sha256_file
+from agentdistill.core.errors import InputError, command
+from agentdistill.core.paths import looks_like_path, sha256_file, write_text_atomic
+from agentdistill.distill.train_output import INFO_FILE, marker_callback, prepare_output, run_checkpoint
 from agentdistill.distill.chat_templates import check_template, training_template
 from agentdistill.core.data_provenance import summarize_records
 from agentdistill.models import embedded
@@ -61,7 +64,6 @@ DEFAULTS = {
     "max_length": 10240,
 }
 FULL_FINETUNE_LR = 1e-5  # the paper's LoRA vs full fine-tuning ablation (Table 8)
-INFO_FILE = "agentdistill_train.json"
 # Modules vLLM's LoRA loader never accepts as LoRA targets for these decoder models.
 UNSERVABLE_MODULES = ("embed_tokens", "lm_head", "wte", "wpe")
 VLLM_MAX_RANK = 64
@@ -96,7 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-total-limit", type=int, default=2)
     p.add_argument("--logging-steps", type=int, default=1)
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--resume", action="store_true", help="resume from the last checkpoint in --output-dir")
+    p.add_argument("--resume", action="store_true",
+                   help="resume the run in --output-dir from its last checkpoint (only checkpoints of that same run)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a finished adapter or an unfinished run in --output-dir (its checkpoints are removed)")
     p.add_argument("--chat-template", default=None, help="file with the model's chat template (default: the tokenizer's)")
     p.add_argument("--threads", type=int, default=0,
                    help="CPU threads for torch (0: torch's default). On a CPU shared with other jobs, 1 avoids "
@@ -106,19 +111,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def load_records(path: str | Path) -> list[dict[str, Any]]:
-    """Chat records (role/content only) from a JSONL file of {'messages': [...]} lines."""
+    """Chat records (role/content only) from a JSONL file of {'messages': [...]} lines; a bad line is an input
+    error naming the file and line."""
     records = []
-    with open(path, encoding="utf-8") as handle:
+    try:
+        handle = open(path, encoding="utf-8")
+    except OSError as ex:
+        raise InputError(f"--data {path}: cannot be read ({ex.strerror or ex})") from None
+    with handle:
         for n, line in enumerate(handle, 1):
             if not line.strip():
                 continue
-            row = json.loads(line)
-            messages = row.get("messages")
-            if not messages or not any(m.get("role") == "assistant" for m in messages):
-                raise ValueError(f"{path}:{n}: a record needs 'messages' with at least one assistant turn")
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as ex:
+                raise InputError(f"{path}: line {n}: not valid JSON ({ex.msg} at column {ex.colno})") from None
+            messages = row.get("messages") if isinstance(row, dict) else None
+            if (not isinstance(messages, list) or not all(isinstance(m, dict) and "role" in m and "content" in m for m in messages)
+                    or not any(m.get("role") == "assistant" for m in messages)):
+                raise InputError(f"{path}: line {n}: a record needs 'messages' (role/content objects) with at least one "
+                                 "assistant turn")
             records.append({"messages": [{"role": m["role"], "content": m["content"]} for m in messages]})
     if not records:
-        raise ValueError(f"{path}: no records")
+        raise InputError(f"{path}: no records")
     return records
 
 
@@ -128,10 +143,21 @@ def resolve_base(name: str) -> tuple[str, str]:
         return str(embedded.prepare_embedded()), EMBEDDED_HUB_ID
     if name.startswith("agentdistill/"):
         name = name[len("agentdistill/"):]
+    check_base(name)
     path = Path(name).expanduser()
     if path.is_dir():
         return str(path.resolve()), str(path.resolve())
     return name, name
+
+
+def check_base(name: str) -> None:
+    """Refuse a base meant as a local folder that does not exist (it would become a confusing hub-id error)."""
+    if embedded.is_embedded_name(name):
+        return
+    folder = name[len("agentdistill/"):] if name.startswith("agentdistill/") else name
+    if looks_like_path(folder) and not Path(folder).expanduser().is_dir():
+        raise InputError(f"--base {name}: no such model folder (expected a local transformers folder, the embedded "
+                         "agentdistill/smollm2-135m, or a hub id such as Qwen/Qwen2.5-0.5B-Instruct)")
 
 
 def use_bf16(mode: str) -> bool:
@@ -157,8 +183,9 @@ def world_size() -> int:
 def grad_accumulation(effective: int, per_device: int, world: int) -> int:
     steps, rem = divmod(effective, per_device * world)
     if steps < 1 or rem:
-        raise ValueError(
-            f"effective batch {effective} is not a multiple of per-device batch {per_device} x {world} processes"
+        raise InputError(
+            f"--effective-batch-size {effective}: expected a multiple of --per-device-batch-size {per_device} x "
+            f"{world} process(es)"
         )
     return steps
 
@@ -266,17 +293,20 @@ def _versions() -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    records = load_records(args.data)
+    check_base(args.base)
+    grad_accumulation(args.effective_batch_size, args.per_device_batch_size, world_size())
+    run_info = prepare_output(Path(args.output_dir), args)  # before any heavy work; refuses to clobber a finished run
+
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.trainer_utils import get_last_checkpoint
 
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if getattr(args, "full", False) and args.learning_rate == DEFAULTS["learning_rate"]:
         args.learning_rate = FULL_FINETUNE_LR  # the LoRA default is far too high for all weights
+    base_path, base_name = resolve_base(args.base)
     if args.threads:
         torch.set_num_threads(args.threads)
-    records = load_records(args.data)
-    base_path, base_name = resolve_base(args.base)
     bf16 = use_bf16(args.bf16)
     tokenizer = AutoTokenizer.from_pretrained(base_path)
     original = Path(args.chat_template).read_text() if args.chat_template else tokenizer.chat_template
@@ -289,10 +319,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         records = drop_overlong(records, tokenizer, original, args.max_length)
     trainer, family = build_trainer(model, tokenizer, records, config, peft_config, original)
 
+    trainer.add_callback(marker_callback(run_info))
     resume = None
     if args.resume:
-        resume = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
-        print(f"resuming from {resume}" if resume else "no checkpoint found: starting from scratch", file=sys.stderr)
+        resume = run_checkpoint(Path(args.output_dir), run_info)
+        print(f"resuming from {resume}" if resume else "no checkpoint of this run: starting from scratch", file=sys.stderr)
     train_tokens = sum(len(ids) for ids in trainer.train_dataset["input_ids"])
     trained_tokens = sum(sum(1 for t in lab if t != -100) for lab in trainer.train_dataset["labels"]) if "labels" in trainer.train_dataset.column_names else None
     started = time.monotonic()
@@ -307,7 +338,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             adapter_config_path = Path(args.output_dir) / "adapter_config.json"
             adapter_config = json.loads(adapter_config_path.read_text())
             adapter_config["base_model_name_or_path"] = base_name
-            adapter_config_path.write_text(json.dumps(adapter_config, indent=2, sort_keys=True))
+            write_text_atomic(adapter_config_path, json.dumps(adapter_config, indent=2, sort_keys=True))
             check_vllm_servable(args.output_dir)
         info = {
             "args": vars(args),
@@ -324,12 +355,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "train_seconds_this_run": round(seconds, 2),
             "versions": _versions(),
         }
-        (Path(args.output_dir) / INFO_FILE).write_text(json.dumps(info, indent=2, default=str))
+        write_text_atomic(Path(args.output_dir) / INFO_FILE, json.dumps(info, indent=2, default=str))
         print(f"adapter written to {args.output_dir} (template {family}, {len(records)} records, "
               f"loss {result.metrics.get('train_loss')})")
     return info
 
 
+@command("agentdistill train")
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     run(args)

@@ -48,6 +48,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentdistill.core.args import sample_shuffle as check_shuffle
+from agentdistill.core.errors import EXIT_INPUT, InputError, command
+from agentdistill.core.paths import write_text_atomic
 from agentdistill.solvers.agent.loop import system_prompt
 from agentdistill.tasks._core.benchmark import task_ref
 
@@ -200,6 +203,8 @@ def sample_record(sample: Any, header: Any, log_file: str) -> dict[str, Any]:
 
 
 def log_files(paths: list[str | Path]) -> list[str]:
+    """The eval log files under the given files and folders; a path that does not exist, or no log at all, is an
+    input error (converting nothing would overwrite the output with an empty file)."""
     from inspect_ai.log import list_eval_logs
 
     files: list[str] = []
@@ -207,8 +212,12 @@ def log_files(paths: list[str | Path]) -> list[str]:
         path = Path(path)
         if path.is_dir():
             files += [info.name for info in list_eval_logs(str(path), recursive=True)]
-        else:
+        elif path.is_file():
             files.append(str(path))
+        else:
+            raise InputError(f"{path}: no such eval log file or folder")
+    if not files:
+        raise InputError(f"no inspect eval logs (.eval or .json) in {', '.join(str(p) for p in paths)}")
     return files
 
 
@@ -220,7 +229,12 @@ def convert_logs(paths: list[str | Path], factual_metric: str = "em") -> Convers
     # (task, sample id, epoch) -> (not errored, created, record or failed filters)
     best: dict[tuple[str, str, int], tuple[bool, str, Any]] = {}
     for file in log_files(paths):
-        log = read_eval_log(file)
+        try:
+            log = read_eval_log(file)
+        except Exception as ex:  # one unreadable log is named; nothing is written
+            detail = (str(ex).strip().splitlines() or [type(ex).__name__])[0][:200]
+            raise InputError(f"{file.removeprefix('file://')}: not a readable inspect eval log ({type(ex).__name__}: {detail}); move it "
+                             "away or delete it, then run again") from None
         conv.logs.append(file)
         created = log.eval.created or ""
         for sample in log.samples or []:
@@ -244,19 +258,27 @@ def convert_logs(paths: list[str | Path], factual_metric: str = "em") -> Convers
 
 
 def write_jsonl(records: list[dict[str, Any]], out: str | Path) -> None:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-    tmp.replace(out)
+    write_text_atomic(out, "".join(json.dumps(record, ensure_ascii=False, default=str) + "\n" for record in records))
 
 
-def finish(conv: Conversion, out: str | Path) -> dict[str, Any]:
+def _lines(path: Path) -> int:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return sum(1 for line in handle if line.strip())
+    except FileNotFoundError:
+        return 0
+
+
+def finish(conv: Conversion, out: str | Path, overwrite: bool = False) -> dict[str, Any]:
+    """Write the records and their summary; an output that holds more trajectories than this conversion found is
+    kept (refused) unless `overwrite`."""
+    held = _lines(Path(out))
+    if held > len(conv.records) and not overwrite:
+        raise InputError(f"--out {out} holds {held} trajectories and this conversion found {len(conv.records)}; "
+                         "kept as it is: pass --overwrite to replace it, or choose another --out")
     write_jsonl(conv.records, out)
     summary = conv.summary()
-    Path(str(out) + ".summary.json").write_text(json.dumps(summary, indent=2))
+    write_text_atomic(str(out) + ".summary.json", json.dumps(summary, indent=2))
     print(conv.report())
     print(f"wrote {len(conv.records)} trajectories to {out}")
     return summary
@@ -272,7 +294,7 @@ def _kv(pairs: list[str] | None) -> dict[str, Any]:
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise SystemExit(f"expected key=value, got {pair!r}")
+            raise InputError(f"expected key=value, got {pair!r}")
         out[key] = yaml.safe_load(value)
     return out
 
@@ -286,7 +308,8 @@ def teacher_task_args(solver: str, ftp: bool, max_steps: int | None, solver_args
         if max_steps is not None:
             args["max_steps"] = max_steps
     elif ftp:
-        raise SystemExit("--ftp needs an agent solver")
+        print(f"agentdistill trajectories: error: --ftp needs an agent solver, not {solver!r}", file=sys.stderr)
+        raise SystemExit(EXIT_INPUT)
     args.update(solver_args)
     return args
 
@@ -363,17 +386,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--display", default=None, help="inspect display: full, rich, plain, none")
     for p in (run, sub.add_parser("from-logs", help="convert existing eval logs only")):
         p.add_argument("--out", required=True, help="output JSONL")
-        p.add_argument("--factual-metric", default="em", help="factual correctness when no judge ran: em, cover_em")
+        p.add_argument("--factual-metric", default="em", choices=("em", "cover_em"),
+                       help="factual correctness when no judge ran: em, cover_em")
+        p.add_argument("--overwrite", action="store_true", help="replace an --out that holds more trajectories")
     sub.choices["from-logs"].add_argument("logs", nargs="+", help="eval log files or directories")
     return parser
 
 
+@command("agentdistill trajectories")
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] not in ("run", "from-logs", "-h", "--help"):
         argv.insert(0, "run")
     args = build_parser().parse_args(argv)
     if args.mode == "run":
+        bad = [role for role in args.model_role or [] if "=" not in role]
+        if bad:
+            raise InputError(f"--model-role {bad[0]!r}: expected ROLE=MODEL, e.g. grader=openai/gpt-4o-mini-2024-07-18")
         roles = dict(role.split("=", 1) for role in args.model_role or [])
         extra = {"temperature": args.temperature} if args.temperature is not None else {}
         ok = run_teacher(
@@ -388,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
             model_args=_kv(args.model_args),
             model_roles=roles or None,
             limit=args.limit,
-            sample_shuffle=args.sample_shuffle,
+            sample_shuffle=check_shuffle(args.sample_shuffle, "--sample-shuffle"),
             retry_attempts=args.retry_attempts,
             retry_wait=args.retry_wait,
             max_samples=args.max_samples,
@@ -400,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         logs = [args.log_dir]
     else:
         ok, logs = True, args.logs
-    finish(convert_logs(logs, args.factual_metric), args.out)
+    finish(convert_logs(logs, args.factual_metric), args.out, overwrite=args.overwrite)
     return 0 if ok else 1
 
 

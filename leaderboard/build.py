@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 
+from agentdistill.core.args import number
+from agentdistill.core.errors import InputError, command
+from agentdistill.core.paths import write_text_atomic
 from agentdistill.leaderboard.paper_report import write_paper_report
 from agentdistill.leaderboard.render import plot_figure, to_html
 from agentdistill.leaderboard.runs import DEFAULT_METRIC_PREFERENCE, parse_size_text, read_runs
@@ -15,7 +18,7 @@ def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
     out = {}
     for item in items or []:
         if "=" not in item:
-            raise SystemExit(f"leaderboard: {what} must be NAME=VALUE, got {item!r}")
+            raise InputError(f"{what} {item!r}: expected NAME=VALUE")
         key, value = item.rsplit("=", 1)
         out[key.strip()] = value.strip()
     return out
@@ -38,6 +41,8 @@ def build(
 
     paper: also the reproduction view and the paper's other tables and figures (leaderboard/paper_report.py)."""
     runs = read_runs(log_dir, size_map)
+    if not runs:  # an empty table would replace a previous leaderboard with nothing
+        raise InputError(f"{log_dir}: no inspect eval logs (.eval or .json) under this folder; nothing written")
     table = build_table(runs, tasks=tasks, expected_n=expected_n, metric_preference=metric_preference)
     os.makedirs(out_dir, exist_ok=True)
     extra_html = ""
@@ -52,16 +57,16 @@ def build(
     }
     if plot:
         paths["figure"] = plot_figure(table, os.path.join(out_dir, "figure1.png"))
-    with open(paths["markdown"], "w") as handle:
-        handle.write(to_markdown(table, stats=stats))
+    write_text_atomic(paths["markdown"], to_markdown(table, stats=stats))
     to_csv(table, paths["csv"])
-    with open(paths["html"], "w") as handle:
-        handle.write(to_html(table, title=title, source=str(log_dir), stats=stats, figure_png=paths.get("figure"), extra_html=extra_html))
+    write_text_atomic(paths["html"], to_html(table, title=title, source=str(log_dir), stats=stats,
+                                             figure_png=paths.get("figure"), extra_html=extra_html))
     if paper:
         paths.update(paths_paper)
     return paths
 
 
+@command("agentdistill leaderboard")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="agentdistill leaderboard", description=__doc__)
     parser.add_argument("log_dir", help="directory of inspect eval logs (searched recursively; headers only are read)")
@@ -81,9 +86,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if not os.path.isdir(args.log_dir):
-        parser.error(f"no such log directory: {args.log_dir}")
-    sizes = {k: parse_size_text(v) for k, v in _pairs(args.size, "--size").items()}
-    expected = {canonical_task(k): int(v) for k, v in _pairs(args.expect_n, "--expect-n").items()}
+        raise InputError(f"{args.log_dir}: no such log directory")
+    sizes = {}
+    for model, size in _pairs(args.size, "--size").items():
+        try:
+            sizes[model] = parse_size_text(size)
+        except ValueError:
+            raise InputError(f"--size {model}={size}: expected a size such as 1.5B, 135M or 7") from None
+    expected = {canonical_task(k): number("--expect-n", k, v, integer=True, lo=1)
+                for k, v in _pairs(args.expect_n, "--expect-n").items()}
     tasks = tuple(canonical_task(t) for t in args.tasks.split(",") if t.strip())
     paths = build(
         args.log_dir,

@@ -37,7 +37,12 @@ from typing import Any
 from agentdistill.leaderboard.build import main as build_main
 from agentdistill.leaderboard.provenance import training_provenance
 from agentdistill.leaderboard.runs import GRID_METADATA_KEY, adapter_base, format_size, method_name, parse_size_text, short_model_name, size_from_name
-from agentdistill.tasks._core.benchmark import task_ref
+from agentdistill.core.args import choice, number, sample_shuffle
+from agentdistill.core.errors import InputError, command, unknown_name
+from agentdistill.tasks._core.benchmark import task_names, task_ref
+from agentdistill.tasks._core.factory import SOURCES, TASK_ARGS, resolve_solver
+
+CONFIG_KEYS = ("log_dir", "tasks", "models", "methods", "limit", "sample_shuffle", "task_args", "generate", "eval", "seeds")
 
 
 @dataclass
@@ -75,69 +80,117 @@ def slug(text: str) -> str:
 
 
 def load_config(path: str) -> GridConfig:
-    text = Path(path).read_text()
+    """Read and check a grid config; every error names the file (and line) and what was expected."""
+    try:
+        text = Path(path).read_text()
+    except OSError as ex:
+        raise InputError(f"grid config {path}: cannot be read ({ex.strerror or ex})") from None
     if path.endswith(".json"):
-        raw = json.loads(text)
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as ex:
+            raise InputError(f"{path}: line {ex.lineno}: not valid JSON ({ex.msg})") from None
     else:
         import yaml
 
-        raw = yaml.safe_load(text)
-    return parse_config(raw)
+        try:
+            raw = yaml.safe_load(text)
+        except yaml.YAMLError as ex:
+            mark = getattr(ex, "problem_mark", None)
+            line = f"line {mark.line + 1}: " if mark is not None else ""
+            raise InputError(f"{path}: {line}not valid YAML ({getattr(ex, 'problem', None) or ex})") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: expected a mapping with log_dir, tasks, models, methods (see leaderboard/README.md)")
+    try:
+        return parse_config(raw)
+    except InputError as ex:
+        raise InputError(f"{path}: {ex}") from None
 
 
 def parse_config(raw: dict[str, Any]) -> GridConfig:
-    unknown = set(raw) - {"log_dir", "tasks", "models", "methods", "limit", "sample_shuffle", "task_args", "generate", "eval", "seeds"}
+    unknown = set(raw) - set(CONFIG_KEYS)
     if unknown:
-        raise ValueError(f"grid config: unknown keys {sorted(unknown)}")
+        raise InputError(f"grid config: unknown keys {sorted(unknown)}; valid: {', '.join(CONFIG_KEYS)}")
     models = []
     for item in raw.get("models") or []:
         item = {"name": item} if isinstance(item, str) else dict(item)
+        if "name" not in item:
+            raise InputError(f"grid config: a model entry needs a name: {item}")
         name = item.pop("name")
         size = item.pop("size", None)
         distilled = item.pop("distilled", None)
         base = adapter_base(name)
         if distilled is None:
             distilled = base is not None
-        size = size_from_name(name, base) if size is None else parse_size_text(size)
+        try:
+            size = size_from_name(name, base) if size is None else parse_size_text(size)
+        except ValueError:
+            raise InputError(f"grid config: model {name}: size {size!r}: expected a size such as 1.5B, 135M or 7") from None
         only = item.pop("methods", None)
         models.append(ModelEntry(name=name, size=size, distilled=bool(distilled), args=dict(item.pop("args", {}) or {}),
                                  methods=[str(m) for m in only] if only is not None else None))
         if item:
-            raise ValueError(f"grid config: model {name}: unknown keys {sorted(item)}")
+            raise InputError(f"grid config: model {name}: unknown keys {sorted(item)}; valid: name, size, distilled, args, methods")
     methods = []
     for item in raw.get("methods") or []:
         item = {"solver": item} if isinstance(item, str) else dict(item)
+        if "solver" not in item:
+            raise InputError(f"grid config: a method entry needs a solver: {item}")
         solver = item["solver"]
         args = dict(item.get("args") or {})
         methods.append(MethodEntry(name=item.get("name") or method_name(solver, args), solver=solver, args=args))
     names = [m.name for m in methods]
     if len(set(names)) != len(names):
-        raise ValueError(f"grid config: two methods share a name: {names}; give each a `name`")
+        raise InputError(f"grid config: two methods share a name: {names}; give each a `name`")
     if not models or not methods or not raw.get("tasks"):
-        raise ValueError("grid config needs models, methods and tasks")
+        raise InputError("grid config needs models, methods and tasks")
     for model in models:
         unknown_methods = set(model.methods or []) - set(names)
         if unknown_methods:
-            raise ValueError(f"grid config: model {model.name}: methods {sorted(unknown_methods)} are not among the grid's methods {names}")
+            raise InputError(f"grid config: model {model.name}: methods {sorted(unknown_methods)} are not among the grid's methods {names}")
     seeds = raw.get("seeds")
     if seeds is not None and (not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
                               or len(set(seeds)) != len(seeds)):
-        raise ValueError(f"grid config: seeds must be a non-empty list of distinct integers, got {seeds!r}")
+        raise InputError(f"grid config: seeds must be a non-empty list of distinct integers, got {seeds!r}")
     if seeds is not None and "seed" in (raw.get("generate") or {}):
-        raise ValueError("grid config: give the seed either in `seeds` or in `generate`, not both")
+        raise InputError("grid config: give the seed either in `seeds` or in `generate`, not both")
+    limit = raw.get("limit")
+    if limit is not None:
+        limit = number("grid config", "limit", limit, integer=True, lo=1)
     log_dir = raw.get("log_dir") or "logs/grid"
-    return GridConfig(
+    config = GridConfig(
         log_dir=log_dir,  # relative paths are relative to the working directory
         tasks=[str(t) for t in raw["tasks"]],
         models=models,
         methods=methods,
-        limit=raw.get("limit"),
-        sample_shuffle=raw.get("sample_shuffle"),
+        limit=limit,
+        sample_shuffle=sample_shuffle(raw.get("sample_shuffle"), "grid config"),
         task_args=dict(raw.get("task_args") or {}),
         generate=dict(raw.get("generate") or {}),
         eval=dict(raw.get("eval") or {}),
         seeds=list(seeds) if seeds is not None else None,
     )
+    return config
+
+
+def check_config(config: GridConfig) -> None:
+    """Task names, solver names and their arguments checked before any cell runs (also by --dry-run): a bad method
+    would otherwise crash the grid mid-run, after the cells before it."""
+    known = task_names()
+    for task in config.tasks:
+        if task not in known and not Path(task.split("@")[0]).exists():
+            raise InputError(f"grid config: tasks: {unknown_name('task', task, known)}")
+    own = {k: v for k, v in config.task_args.items() if k in TASK_ARGS}
+    if "source" in own:
+        choice("grid config", "task_args.source", own["source"], SOURCES)
+    for method in config.methods:
+        if "@" in method.solver:  # a solver in a file: inspect loads it
+            continue
+        solver_args = {k: v for k, v in {**config.task_args, **method.args}.items() if k not in TASK_ARGS}
+        try:
+            resolve_solver(method.solver, solver_args)  # creating a solver only checks its arguments
+        except InputError as ex:
+            raise InputError(f"grid config: method {method.name!r}: {ex}") from None
 
 
 def cell_dir(config: GridConfig, model: ModelEntry, method: MethodEntry, seed: int | None = None) -> str:
@@ -212,6 +265,7 @@ def run_grid(config: GridConfig, dry_run: bool = False) -> bool:
     return all_ok
 
 
+@command("agentdistill grid")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="agentdistill grid", description="Run a models x methods x tasks grid resumably (see leaderboard/README.md).")
     parser.add_argument("config", help="grid config, YAML or JSON")
@@ -221,10 +275,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--leaderboard", action="store_true", help="build the leaderboard from the log dir afterwards")
     args = parser.parse_args(argv)
     config = load_config(args.config)
+    try:
+        check_config(config)
+    except InputError as ex:
+        raise InputError(f"{args.config}: {ex}") from None
     if args.log_dir:
         config.log_dir = args.log_dir
     if args.limit is not None:
-        config.limit = args.limit
+        config.limit = number("--limit", "limit", args.limit, integer=True, lo=1)
     ok = run_grid(config, dry_run=args.dry_run)
     if args.leaderboard and not args.dry_run:
 

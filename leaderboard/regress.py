@@ -19,7 +19,8 @@ Tolerances (also written into the baseline file): numbers within `--abs-tol` (de
 at most `--max-flips` samples (default 0) may change outcome in total; task scores within
 `--score-tol` (default 0: with per-sample identity it can only move through flips); error rates
 within `--error-tol` (default 0). Any drift prints a readable diff and exits 1;
-`--update-baseline` runs and rewrites the baseline instead. Exit 2: usage or set-up error.
+`--update-baseline` runs and rewrites the baseline instead. Exit 2: usage or input error (an unknown task or
+solver name, a corrupt baseline, no baseline): refused before anything runs.
 """
 
 from __future__ import annotations
@@ -29,17 +30,18 @@ import json
 import math
 import os
 import random
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentdistill.core.inspect_compat import find_registered
+from agentdistill.core.errors import InputError, command, unknown_name
+from agentdistill.core.paths import write_text_atomic
+from agentdistill.core.inspect_compat import find_registered, registered_names
 from agentdistill.leaderboard.table import TEST_TASKS
 from agentdistill.tasks._core import load_samples
-from agentdistill.tasks._core.benchmark import load_task_module, task_file
+from agentdistill.tasks._core.benchmark import load_task_module, task_file, task_names
 from agentdistill.tasks._core.factory import registered_solver
 
 BASELINE_DIR = Path(__file__).resolve().parent / "baseline"
@@ -232,6 +234,37 @@ def _sample_ids(task: str) -> list[str]:
     return [str(s.id) for s in load_samples(task, "local")]
 
 
+def read_baseline(path: Path) -> dict[str, Any]:
+    """A baseline file, checked: a corrupt one is an input error naming the file and line (exit 2, not drift)."""
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as ex:
+        raise InputError(f"{path}: line {ex.lineno}: not valid JSON ({ex.msg}); restore it from git or rewrite it "
+                         "with --update-baseline") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        found = data.get("format") if isinstance(data, dict) else type(data).__name__
+        raise InputError(f"{path}: not a regression baseline of format {FORMAT} (found {found!r})")
+    for key in ("config", "tasks"):
+        if not isinstance(data.get(key), dict):
+            raise InputError(f"{path}: field {key!r} missing or not an object")
+    return data
+
+
+def check_names(tasks: list[str], solvers: list[str]) -> None:
+    """Refuse unknown task or solver names before anything runs, listing the valid ones."""
+    if not tasks:
+        raise InputError("--tasks: no task given; valid: " + ", ".join(task_names()))
+    if not solvers:
+        raise InputError("--solvers: no solver given; valid: " + ", ".join(registered_names("solver", "agentdistill")))
+    known = task_names()
+    for task in tasks:
+        if task not in known:
+            raise InputError(f"--tasks: {unknown_name('task', task, known)}")
+    for solver in solvers:
+        if registered_solver(solver) is None:
+            raise InputError(f"--solvers: {unknown_name('solver', solver, registered_names('solver', 'agentdistill'))}")
+
+
 def regress_one(
     solver: str,
     solver_args: dict[str, Any],
@@ -245,19 +278,21 @@ def regress_one(
     baseline_file: Path,
     log_dir: str,
 ) -> int:
-    existing = json.loads(baseline_file.read_text()) if baseline_file.is_file() else None
+    existing = read_baseline(baseline_file) if baseline_file.is_file() else None
     config = {"model": model, "solver": solver, "solver_args": solver_args, "seed": seed, "per_task": per_task, "max_tokens": max_tokens}
     if existing is not None and not update:
-        if existing.get("format") != FORMAT:
-            print(f"regress: {baseline_file}: unknown format {existing.get('format')!r}", file=sys.stderr)
-            return 2
         config = existing["config"]  # re-run exactly what the baseline ran
-        ids = {t: v["sample_ids"] for t, v in existing["tasks"].items() if t in tasks}
+        missing = [t for t in tasks if t not in existing["tasks"]]
+        if missing:
+            raise InputError(f"{baseline_file}: no baseline for task(s) {', '.join(missing)} (it has "
+                             f"{', '.join(sorted(existing['tasks']))}); add them with --update-baseline")
+        ids = {t: existing["tasks"][t]["sample_ids"] for t in tasks}
     elif existing is None and not update:
-        print(f"regress: no baseline {baseline_file}; create it with --update-baseline", file=sys.stderr)
-        return 2
+        raise InputError(f"no baseline {baseline_file}; create it with --update-baseline")
     else:
         ids = {t: pick_ids(t, _sample_ids(t), per_task, seed) for t in tasks}
+    if not any(ids.values()):  # inspect_eval([]) would discover and run every task in the working folder
+        raise InputError(f"nothing to run: no sample ids for tasks {', '.join(tasks) or '(none)'}")
 
     started = time.monotonic()
     current = run_subset(config["solver"], config["solver_args"], ids, config["model"], config["max_tokens"], log_dir)
@@ -273,8 +308,7 @@ def regress_one(
             "tolerances": vars(tol),
             "tasks": current,
         }
-        baseline_file.parent.mkdir(parents=True, exist_ok=True)
-        baseline_file.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+        write_text_atomic(baseline_file, json.dumps(data, indent=1, sort_keys=True) + "\n")
         scores = ", ".join(f"{t}={v['score']:.2f}" for t, v in current.items())
         print(f"regress: baseline written: {baseline_file} ({label}; {scores})")
         return 0
@@ -290,6 +324,7 @@ def regress_one(
     return 0
 
 
+@command("agentdistill regress")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="agentdistill regress", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--solvers", default="cot", help="comma-separated solver names, one baseline file each (default: cot)")
@@ -311,10 +346,25 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     tol = Tolerances(args.abs_tol, args.max_flips, args.score_tol, args.error_tol)
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
-    solver_args = json.loads(args.solver_args)
+    solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
+    try:
+        solver_args = json.loads(args.solver_args)
+    except json.JSONDecodeError as ex:
+        raise InputError(f"--solver-args {args.solver_args!r}: not valid JSON ({ex.msg}); expected an object such as "
+                         "'{\"max_steps\": 2}'") from None
+    if not isinstance(solver_args, dict):
+        raise InputError(f"--solver-args {args.solver_args!r}: expected a JSON object")
+    for flag, value in (("--per-task", args.per_task), ("--max-tokens", args.max_tokens)):
+        if value < 1:
+            raise InputError(f"{flag} {value}: expected an integer >= 1")
+    check_names(tasks, solvers)
+    if not args.update_baseline:  # every baseline readable before the first one runs
+        for solver in solvers:
+            if baseline_path(solver, Path(args.baseline_dir)).is_file():
+                read_baseline(baseline_path(solver, Path(args.baseline_dir)))
     worst = 0
     with tempfile.TemporaryDirectory(prefix="agentdistill-regress-") as tmp:
-        for solver in [s.strip() for s in args.solvers.split(",") if s.strip()]:
+        for solver in solvers:
             log_dir = os.path.join(args.log_dir or tmp, solver)
             code = regress_one(
                 solver, solver_args, tasks, args.per_task, args.seed, args.model, args.max_tokens, tol,

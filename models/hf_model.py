@@ -54,6 +54,8 @@ from inspect_ai.model import ChatMessage, GenerateConfig, ModelAPI, ModelOutput
 from inspect_ai.tool import ToolChoice, ToolInfo
 from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, StoppingCriteriaList
 
+from agentdistill.core.errors import InputError
+from agentdistill.core.paths import looks_like_path
 from agentdistill.models.embedded import EMBEDDED_NAME, is_embedded_name, prepare_embedded
 from agentdistill.models.apis import build_output
 
@@ -78,13 +80,20 @@ def resolve_model(name: str) -> ModelSource:
     if path.is_dir():
         adapter_config = path / "adapter_config.json"
         if adapter_config.is_file():
-            base = json.loads(adapter_config.read_text()).get("base_model_name_or_path")
+            try:
+                base = json.loads(adapter_config.read_text()).get("base_model_name_or_path")
+            except (json.JSONDecodeError, AttributeError) as ex:
+                raise InputError(f"{adapter_config}: not a valid adapter config (expected a JSON object: {ex})") from None
             if not base:
-                raise ValueError(f"{adapter_config} has no base_model_name_or_path")
+                raise InputError(f"{adapter_config} has no base_model_name_or_path")
             return ModelSource(_resolve_base(base, path), str(path.resolve()))
         if (path / "config.json").is_file():
             return ModelSource(str(path.resolve()))
-        raise ValueError(f"{path} is neither a transformers model folder (config.json) nor a PEFT adapter (adapter_config.json)")
+        raise InputError(f"{path} is neither a transformers model folder (config.json) nor a PEFT adapter (adapter_config.json)")
+    if looks_like_path(name):  # meant as a folder: say so rather than fail as a malformed hub id
+        raise InputError(f"model agentdistill/{name}: no such folder {name!r} (expected a transformers model folder, a "
+                         f"PEFT adapter folder, agentdistill/{EMBEDDED_NAME}, or a hub id such as "
+                         "Qwen/Qwen2.5-0.5B-Instruct)")
     return ModelSource(name)  # a hub id
 
 
@@ -441,7 +450,9 @@ class AgentDistillAPI(ModelAPI):
     ) -> None:
         super().__init__(model_name, base_url, api_key, [], config)
         if model_args:
-            raise ValueError(f"agentdistill model: unknown model args {sorted(model_args)}")
+            raise InputError(f"model agentdistill/{model_name}: unknown model argument(s) {sorted(model_args)} (-M); "
+                             "valid: device, dtype, threads, max_batch_rows, batch_wait_ms, merge_adapter, "
+                             "chunk_tokens, max_connections")
         self._max_connections = int(max_connections)
         self.engine = get_engine(
             model_name or EMBEDDED_NAME,

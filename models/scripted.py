@@ -56,6 +56,7 @@ from typing import Any
 from inspect_ai.model import ChatMessage, GenerateConfig, ModelAPI, ModelOutput
 from inspect_ai.tool import ToolChoice, ToolInfo
 
+from agentdistill.core.errors import InputError
 from agentdistill.core.inspect_compat import active_sample
 from agentdistill.models.apis import build_output
 
@@ -85,31 +86,50 @@ def truncate_at_stop(text: str, stop_seqs: list[str] | None) -> tuple[str, bool]
     return (text, False) if cut is None else (text[:cut], True)
 
 
+def _parse_json(text: str, where: str, line_offset: int = 0) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as ex:
+        raise InputError(f"{where}: line {ex.lineno + line_offset}: not valid JSON ({ex.msg})") from None
+
+
 def load_script(script: Any) -> dict[str, Any]:
-    """Normalise a script (path, JSON text, list or dict) into {"rules": [...], "default": ...}."""
+    """Normalise a script (path, JSON text, list or dict) into {"rules": [...], "default": ...}.
+
+    Checked when the model is created, before any sample runs: a file that cannot be read, a line that is not JSON,
+    a rule without a reply or with a regex that does not compile is refused naming the file, line or rule.
+    """
+    where = "scripted model script"
     if isinstance(script, (str, Path)):
         text = str(script)
         path = Path(text)
         if text.lstrip().startswith(("[", "{")) and not path.exists():
-            script = json.loads(text)
+            script = _parse_json(text, where)
         else:
             if not path.exists():
-                raise FileNotFoundError(f"scripted model: script file not found: {path}")
+                raise InputError(f"scripted model: script file not found: {path}")
+            where = str(path)
             raw = path.read_text(encoding="utf-8")
             if path.suffix == ".jsonl":
-                script = [json.loads(line) for line in raw.splitlines() if line.strip()]
+                script = [_parse_json(line, where, n - 1) for n, line in enumerate(raw.splitlines(), 1) if line.strip()]
             else:
-                script = json.loads(raw)
+                script = _parse_json(raw, where)
     if isinstance(script, list):
         script = {"rules": script}
     if not isinstance(script, dict):
-        raise ValueError(f"scripted model: a script must be a list or a dict, got {type(script).__name__}")
+        raise InputError(f"{where}: a script must be a list or a dict, got {type(script).__name__}")
     rules = []
     for i, rule in enumerate(script.get("rules", [])):
         if isinstance(rule, str):
             rule = {"reply": rule}
         if not isinstance(rule, dict) or not ("reply" in rule or "replies" in rule):
-            raise ValueError(f"scripted model: rule {i} needs a 'reply' or 'replies': {rule!r}")
+            raise InputError(f"{where}: rule {i} needs a 'reply' or 'replies': {rule!r}")
+        for key in ("match", "match_system", "match_any", "match_prefill"):
+            if key in rule:
+                try:
+                    re.compile(rule[key], re.DOTALL)
+                except (re.error, TypeError) as ex:
+                    raise InputError(f"{where}: rule {i}: {key} {rule[key]!r} is not a valid regex ({ex})") from None
         rules.append(rule)
     return {"rules": rules, "default": script.get("default")}
 

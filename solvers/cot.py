@@ -23,6 +23,7 @@ from inspect_ai.model import (
 )
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
+from agentdistill.core import args as check
 from agentdistill.core.answers import extract_answer, normalize_answer
 from agentdistill.core.stats import record
 from agentdistill.tasks._core.prompts import COT_MAX_TOKENS, cot_messages
@@ -50,6 +51,8 @@ def cot(max_tokens: int = COT_MAX_TOKENS, temperature: float = 0.0) -> Solver:
         max_tokens: the generation limit (paper: 4096).
         temperature: 0 is greedy (the paper's setting).
     """
+    max_tokens = check.number("solver cot", "max_tokens", max_tokens, integer=True, lo=1)
+    temperature = check.number("solver cot", "temperature", temperature, lo=0)
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         state.messages = cot_messages(state.input_text, _domain(state))
@@ -110,12 +113,18 @@ def cot_sc(
         top_p: nucleus sampling.
         max_tokens: the generation limit per sample.
     """
+    # checked here, before any sample runs: k=0 would vote on nothing, and out-of-range sampling settings are
+    # either rejected by the provider mid-run or silently clamped
+    k = check.number("solver cot_sc", "k", k, integer=True, lo=1)
+    temperature = check.number("solver cot_sc", "temperature", temperature, lo=0)
+    top_p = check.number("solver cot_sc", "top_p", top_p, lo=0, hi=1, lo_open=True)
+    max_tokens = check.number("solver cot_sc", "max_tokens", max_tokens, integer=True, lo=1)
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         domain = _domain(state)
         state.messages = cot_messages(state.input_text, domain)
         config = GenerateConfig(temperature=temperature, top_p=top_p, max_tokens=max_tokens)
-        output = await _sample(state.messages, int(k), config)
+        output = await _sample(state.messages, k, config)
         texts = [choice.message.text for choice in output.choices]
         answers = [extract_answer(text, domain) for text in texts]
         winner, votes, keys = majority_vote(answers, domain)
@@ -128,8 +137,10 @@ def cot_sc(
         state.output = output
         if winner is not None:
             state.metadata["final_answer"] = str(answers[winner])
+        else:  # no sample voted: the scorer must not extract an answer from a completion the vote never chose
+            state.metadata["no_answer"] = True
         state.metadata["cot_sc"] = {
-            "k": int(k),
+            "k": k,
             "temperature": temperature,
             "samples": [
                 {"index": i, "text": t, "answer": a, "key": key} for i, (t, a, key) in enumerate(zip(texts, answers, keys))

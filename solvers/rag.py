@@ -14,8 +14,9 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from agentdistill.core import stats
 from agentdistill.solvers.cot import record_tokens
+from agentdistill.core import args as check
 from agentdistill.solvers.retrieval import DEFAULT_K, asearch
-from agentdistill.solvers.retrieval.tool import resolve_spec
+from agentdistill.solvers.retrieval.tool import check_spec, resolve_spec
 from agentdistill.tasks._core.prompts import COT_MAX_TOKENS, cot_messages, rag_documents
 
 RETRIEVED_KEY = "retrieved_passages"
@@ -33,6 +34,11 @@ def rag(retriever: str | None = None, k: int = DEFAULT_K, max_tokens: int | None
       max_tokens: generation limit (default: the CoT baseline's, the paper's 4096).
       temperature: 0 is greedy (the paper's setting).
     """
+    check_spec(retriever)
+    k = check.number("solver rag", "k", k, integer=True, lo=1)
+    if max_tokens is not None:
+        max_tokens = check.number("solver rag", "max_tokens", max_tokens, integer=True, lo=1)
+    temperature = check.number("solver rag", "temperature", temperature, lo=0)
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         question = state.input_text

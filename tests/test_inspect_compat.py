@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 
 from inspect_ai import Task, eval
 from inspect_ai.dataset import Sample

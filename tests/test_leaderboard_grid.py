@@ -70,7 +70,7 @@ def test_task_spec_finds_the_task_folders():
     spec = task_ref("hotpotqa")
     path, name = spec.rsplit("@", 1)
     assert name == "hotpotqa" and path.endswith(os.path.join("tasks", "hotpotqa", "hotpotqa.py")) and os.path.isfile(path)
-    with pytest.raises(DataError, match=r"unknown task 'no_such_task'.*known tasks: .*hotpotqa"):
+    with pytest.raises(DataError, match=r"unknown task 'no_such_task'.*valid: .*hotpotqa"):
         task_ref("no_such_task")
 
 

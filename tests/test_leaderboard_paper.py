@@ -384,7 +384,7 @@ def test_distill_plus_rag_trajectories_are_marked_and_map_to_the_paper_row(monke
         assert record["kind"] == "cot" and record["provenance"]["solver"] == "rag"
         users.append("\n".join(m["content"] for m in record["messages"] if m["role"] == "user"))
     # the student is trained on the question with the passages retrieved for it (where BM25 found any here)
-    assert any("===== Document 0" in user and "A passage the teacher reads" in user for user in users)
+    assert any("Doc 1(Title: \"Example\")" in user and "A passage the teacher reads" in user for user in users)
     data = tmp_path / "cot_rag.jsonl"
     tj.write_jsonl(conversion.records, data)
     facts = describe(summarize_records(data))

@@ -96,7 +96,7 @@ def test_scripted_script_from_jsonl_file_and_json_text(tmp_path):
     assert load_script('[{"reply": "x"}]')["rules"] == [{"reply": "x"}]
     with pytest.raises(ValueError, match="needs a 'reply'"):
         load_script([{"match": "x"}])
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(ValueError, match="script file not found"):  # an InputError: one message, no traceback
         load_script(str(tmp_path / "missing.json"))
 
 

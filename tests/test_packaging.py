@@ -10,7 +10,6 @@ import zipfile
 from importlib.metadata import entry_points
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ROOMS = ("core", "models", "tasks", "solvers", "distill", "leaderboard")

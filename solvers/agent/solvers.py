@@ -8,28 +8,36 @@ from __future__ import annotations
 
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
+from agentdistill.core import args as check
 from agentdistill.solvers.agent.choosers import GreedyChooser, SAGChooser
 from agentdistill.solvers.agent.loop import ActionChooser, AgentSettings, run_agent
+from agentdistill.solvers.retrieval.tool import check_spec
 
 
-def _as_bool(value: object) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in {"1", "true", "yes", "on"}
-    return bool(value)
+def _check(owner: str, name: str, value: object) -> object:
+    """One agent argument checked and converted (-S values arrive as YAML scalars); None keeps the default."""
+    if value is None:
+        return None
+    if name == "prompt":
+        return check.choice(owner, name, value, ("teacher", "student"))
+    if name == "ftp":
+        return check.boolean(owner, name, value)
+    if name == "retriever":
+        return check_spec(str(value))
+    if name == "timeout":
+        return check.number(owner, name, value, lo=0, lo_open=True)
+    if name == "seed":
+        return check.number(owner, name, value, integer=True)
+    return check.number(owner, name, value, integer=True, lo=1)  # max_steps, k, max_tokens
 
 
-_SOLVER_ARGS = {"max_steps": int, "prompt": str, "ftp": _as_bool, "retriever": str, "k": int, "max_tokens": int, "seed": int,
-               "timeout": float}
+_SOLVER_ARGS = ("max_steps", "prompt", "ftp", "retriever", "k", "max_tokens", "seed", "timeout")
 
 
-def _settings(**args: object) -> AgentSettings:
-    """Validate and coerce solver arguments (-S values arrive as YAML scalars) into `AgentSettings`."""
-    unknown = sorted(set(args) - set(_SOLVER_ARGS))
-    if unknown:
-        raise TypeError(f"agent: unknown argument(s) {unknown}; known: {sorted(_SOLVER_ARGS)}")
-    values = {key: None if value is None else _SOLVER_ARGS[key](value) for key, value in args.items()}
-    if values.get("max_steps") is not None and values["max_steps"] < 1:
-        raise ValueError(f"agent: max_steps must be >= 1, got {values['max_steps']}")
+def _settings(owner: str = "solver agent", also_valid: tuple[str, ...] = (), **args: object) -> AgentSettings:
+    """Check and convert solver arguments into `AgentSettings`; a bad one is refused before any sample runs."""
+    check.known(owner, args, (*_SOLVER_ARGS, *also_valid))
+    values = {key: _check(owner, key, value) for key, value in args.items()}
     return AgentSettings(**{key: value for key, value in values.items() if value is not None or key in ("retriever", "max_tokens", "timeout")})
 
 
@@ -81,14 +89,16 @@ def agent_sag(n: int = 8, temperature: float = 0.4, top_p: float = 0.8, prompt: 
       prompt: "student" (default: SAG is the students' test-time method) or "teacher".
       **agent_args: as for `agent`: max_steps, ftp, retriever, k, max_tokens, seed.
     """
-    if int(n) < 1:
-        raise ValueError(f"agent_sag: n must be >= 1, got {n}")
-    chooser = SAGChooser(n=int(n), temperature=float(temperature), top_p=float(top_p))
-    return _agent_solver(chooser, _settings(prompt=prompt, **agent_args))
+    owner = "solver agent_sag"
+    n = check.number(owner, "n", n, integer=True, lo=1)
+    temperature = check.number(owner, "temperature", temperature, lo=0)
+    top_p = check.number(owner, "top_p", top_p, lo=0, hi=1, lo_open=True)
+    chooser = SAGChooser(n=n, temperature=temperature, top_p=top_p)
+    return _agent_solver(chooser, _settings(owner, ("n", "temperature", "top_p"), prompt=prompt, **agent_args))
 
 
 @solver
 def agent_ftp(**agent_args) -> Solver:
     """The teacher agent with the first-thought prefix (`agent` with ftp=true); arguments as for `agent`."""
     agent_args.setdefault("ftp", True)
-    return _agent_solver(GreedyChooser(), _settings(**agent_args))
+    return _agent_solver(GreedyChooser(), _settings("solver agent_ftp", **agent_args))

@@ -5,24 +5,44 @@ the reference implementation's server speaks): POST {"queries", "topk", "return_
 -> {"result": [[{"document": {"id", "contents"}, "score"}, ...], ...]}.
 
 Every request has a timeout; connection errors, timeouts, 5xx/429 replies and malformed bodies
-are retried a bounded number of times with exponential backoff, then raised as one
-`RetrievalServerError` whose message says what happened (web_search turns it into the
-observation, so the sample goes on instead of being lost).
+are retried with exponential backoff (0.5 s doubling, at most 2 s apart) for `retry_for` seconds
+(default 12 s, or `$AGENTDISTILL_RETRIEVER_RETRY_S`): long enough to ride out a server restart
+(about 3 s here). Then one `RetrievalServerError` says what happened; web_search turns it into an
+observation saying plainly that search was unavailable, so the sample goes on instead of being lost.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any, Sequence
 
 import httpx
 
 from .base import DEFAULT_K, Hit, Retriever, clean_query
+from agentdistill.core.errors import InputError
+
+
+RETRY_ENV = "AGENTDISTILL_RETRIEVER_RETRY_S"
+DEFAULT_RETRY_FOR = 12.0  # seconds: covers a server restart (~3 s measured) with room to spare
 
 
 class RetrievalServerError(RuntimeError):
-    pass
+    """The retrieval server did not answer within the retry budget (or refused the request)."""
+
+
+def default_retry_for() -> float:
+    text = os.environ.get(RETRY_ENV)
+    if not text:
+        return DEFAULT_RETRY_FOR
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise InputError(f"${RETRY_ENV}={text!r}: expected seconds (a number >= 0)")
+    return value
 
 
 class _Permanent(Exception):
@@ -54,14 +74,26 @@ def parse_response(data: Any, n_queries: int) -> list[list[Hit]]:
 class RemoteRetriever(Retriever):
     name = "http"
 
-    def __init__(self, url: str, timeout: float = 10.0, retries: int = 3, backoff: float = 0.5,
-                 max_backoff: float = 4.0):
+    def __init__(self, url: str, timeout: float = 10.0, retries: int | None = None, backoff: float = 0.5,
+                 max_backoff: float = 2.0, retry_for: float | None = None):
+        """`retry_for`: seconds to keep retrying (default `default_retry_for()`); `retries`: at most this many
+        attempts (default: as many as fit in `retry_for`)."""
         self.url = url.rstrip("/")
         self.endpoint = self.url if self.url.endswith("/retrieve") else self.url + "/retrieve"
         self.timeout = timeout
-        self.retries = max(1, retries)
+        self.retries = None if retries is None else max(1, retries)
+        self.retry_for = default_retry_for() if retry_for is None else retry_for
         self.backoff = backoff
         self.max_backoff = max_backoff
+
+    def _again(self, attempt: int, started: float) -> float | None:
+        """Seconds to wait before the next attempt, or None when the attempt cap or the time budget is spent."""
+        if self.retries is not None and attempt >= self.retries:
+            return None
+        delay = self._delay(attempt - 1)
+        if time.monotonic() - started + delay > self.retry_for and (self.retries is None or attempt > 1):
+            return None
+        return delay
 
     def _payload(self, queries: Sequence[str], k: int) -> dict:
         return {"queries": list(queries), "topk": k, "return_scores": True}
@@ -79,41 +111,44 @@ class RemoteRetriever(Retriever):
             raise ValueError(f"malformed response: not JSON ({response.text[:80]!r})") from None
         return parse_response(data, n)
 
-    def _fail(self, attempts: int, exc: BaseException) -> RetrievalServerError:
+    def _fail(self, attempts: int, started: float, exc: BaseException) -> RetrievalServerError:
         detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        return RetrievalServerError(f"retrieval server {self.url} did not answer after {attempts} attempt(s) "
-                                    f"({detail})")
+        return RetrievalServerError(f"retrieval server {self.url} did not answer after {attempts} attempt(s) over "
+                                    f"{time.monotonic() - started:.1f} s ({detail})")
 
     async def asearch_batch(self, queries: Sequence[str], k: int = DEFAULT_K) -> list[list[Hit]]:
         texts = [clean_query(q) for q in queries]
-        last: BaseException | None = None
+        started, attempt = time.monotonic(), 0
         async with httpx.AsyncClient(timeout=self.timeout) as client:
-            for attempt in range(self.retries):
+            while True:
+                attempt += 1
                 try:
                     response = await client.post(self.endpoint, json=self._payload(texts, k))
                     return self._check(response, len(texts))
                 except _Permanent as exc:
-                    raise self._fail(attempt + 1, exc) from None
+                    raise self._fail(attempt, started, exc) from None
                 except (httpx.HTTPError, ValueError) as exc:
-                    last = exc
-                if attempt + 1 < self.retries:
-                    await asyncio.sleep(self._delay(attempt))
-        raise self._fail(self.retries, last)  # type: ignore[arg-type]
+                    delay = self._again(attempt, started)
+                    if delay is None:
+                        raise self._fail(attempt, started, exc) from None
+                await asyncio.sleep(delay)
 
     def search_batch(self, queries: Sequence[str], k: int = DEFAULT_K) -> list[list[Hit]]:
         texts = [clean_query(q) for q in queries]
-        last: BaseException | None = None
+        started, attempt = time.monotonic(), 0
         with httpx.Client(timeout=self.timeout) as client:
-            for attempt in range(self.retries):
+            while True:
+                attempt += 1
                 try:
                     return self._check(client.post(self.endpoint, json=self._payload(texts, k)), len(texts))
                 except _Permanent as exc:
-                    raise self._fail(attempt + 1, exc) from None
+                    raise self._fail(attempt, started, exc) from None
                 except (httpx.HTTPError, ValueError) as exc:
-                    last = exc
-                if attempt + 1 < self.retries:
-                    time.sleep(self._delay(attempt))
-        raise self._fail(self.retries, last)  # type: ignore[arg-type]
+                    delay = self._again(attempt, started)
+                    if delay is None:
+                        raise self._fail(attempt, started, exc) from None
+                time.sleep(delay)
 
     def describe(self) -> dict:
-        return {"name": self.name, "url": self.url, "timeout": self.timeout, "retries": self.retries}
+        return {"name": self.name, "url": self.url, "timeout": self.timeout, "retries": self.retries,
+                "retry_for": self.retry_for}

@@ -18,9 +18,13 @@ import time
 from typing import Iterable, Sequence
 
 from agentdistill.core.answers import normalize_factual
+from agentdistill.core.args import number
+from agentdistill.core.errors import InputError, unknown_name
+from agentdistill.core.paths import write_text_atomic
 from agentdistill.tasks._core import load_samples
 
 from .base import DEFAULT_K
+from .tool import check_spec
 
 FACTUAL_TASKS = ("hotpotqa", "bamboogle", "musique", "2wikimultihopqa")
 YES_NO = {"yes", "no"}
@@ -116,13 +120,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-corpus-check", action="store_true", help="skip the whole-corpus string search")
     parser.add_argument("--json", default=None, help="also write per-task and per-item results here")
     args = parser.parse_args(argv)
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    for task in tasks:  # refused before the index is built
+        if task not in FACTUAL_TASKS:
+            raise InputError(f"--tasks: {unknown_name('factual task', task, FACTUAL_TASKS)}")
+    number("--k", "k", args.k, integer=True, lo=1)
+    check_spec(args.retriever)
     start = time.perf_counter()
-    rows, spec = run_coverage([t.strip() for t in args.tasks.split(",") if t.strip()], args.retriever, args.k,
-                              corpus_check=not args.no_corpus_check)
+    rows, spec = run_coverage(tasks, args.retriever, args.k, corpus_check=not args.no_corpus_check)
     print(markdown_table(rows, args.k, spec))
     print(f"\n({time.perf_counter() - start:.1f}s; gold = any answer alias, SQuAD-normalised, whole words; "
           f"yes/no items excluded from both columns)", file=sys.stderr)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"retriever": spec, "k": args.k, "tasks": rows}, f, indent=1)
+        write_text_atomic(args.json, json.dumps({"retriever": spec, "k": args.k, "tasks": rows}, indent=1))
     return 0

@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import ipaddress
 import logging
+import socket
 import sys
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -169,18 +170,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"refusing to bind {args.host}: the server has no authentication; use 127.0.0.1 "
               "(and an SSH tunnel for remote workers)", file=sys.stderr)
         return 2
-    from .tool import get_retriever, resolve_spec
+    from .tool import check_spec, get_retriever
 
-    spec = resolve_spec(args.retriever)
+    spec = check_spec(args.retriever)
     if spec.startswith(("http://", "https://")):
         print("a server cannot serve another server's spec", file=sys.stderr)
         return 2
     import uvicorn
 
+    # bind first, so that "serving" is printed only once the port is ours (a taken port is refused, exit 2)
+    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as ex:
+        sock.close()
+        print(f"agentdistill retrieval-server: error: cannot listen on {args.host}:{args.port} ({ex.strerror or ex}); "
+              "is another server running there? choose another --port", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO)
     retriever = get_retriever(spec)
     print(f"serving {spec} on http://{args.host}:{args.port}  (AGENTDISTILL_RETRIEVER=http://{args.host}:{args.port})",
           flush=True)
-    uvicorn.run(create_app(retriever, args.max_batch, args.max_wait_ms / 1000), host=args.host, port=args.port,
-                log_level="warning")
+    app = create_app(retriever, args.max_batch, args.max_wait_ms / 1000)
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
     return 0

@@ -19,6 +19,7 @@ from collections import OrderedDict
 from typing import Awaitable, Callable
 
 from .base import DEFAULT_K, EMPTY_QUERY, Hit, Retriever, clean_query, format_results
+from agentdistill.core.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,25 @@ def resolve_spec(spec: str | None = None) -> str:
 
 _RETRIEVERS: dict[str, Retriever] = {}
 _LOCK = threading.Lock()
+
+
+SPEC_FORMS = "bm25, dense[:<encoder>], wiki18:<dir> or http://127.0.0.1:PORT"
+
+
+def check_spec(spec: str | None) -> str:
+    """The resolved spec, or an InputError naming it and the valid forms (before any sample runs); a wiki18 folder
+    must exist."""
+    resolved = resolve_spec(spec)
+    where = f"retriever {resolved!r}" + (f" (from ${ENV_VAR})" if not spec and os.environ.get(ENV_VAR) else "")
+    if resolved in _RETRIEVERS or resolved in ("bm25", "dense") or resolved.startswith(("dense:", "http://", "https://")):
+        return resolved
+    if resolved.startswith("wiki18:"):
+        folder = resolved[len("wiki18:"):]
+        if not os.path.isdir(os.path.expanduser(folder)):
+            raise InputError(f"{where}: no such folder {folder!r} (prepare it with `agentdistill prepare-wiki18 --dir "
+                             f"{folder}`)")
+        return resolved
+    raise InputError(f"{where}: unknown retriever; expected {SPEC_FORMS}")
 
 
 def build_retriever(spec: str) -> Retriever:
@@ -129,6 +149,12 @@ async def asearch(query: str, k: int = DEFAULT_K, spec: str | None = None) -> li
 
 
 def error_observation(exc: BaseException) -> str:
+    """What the model sees when a search fails: plainly that search was unavailable and no results came back."""
+    from .client import RetrievalServerError
+
+    if isinstance(exc, RetrievalServerError):
+        return ("web_search unavailable: the search service did not answer, so this query returned no results "
+                f"({exc}).\nContinue with what you already know, or try the search again later.")
     return (f"web_search failed: {type(exc).__name__}: {exc}\n"
             "The search service could not answer this time. Try the call again, rephrase the query, "
             "or continue with what you already know.")

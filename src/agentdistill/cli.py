@@ -7,6 +7,7 @@ Each command lives in its room; this file only dispatches, importing lazily so t
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 # command -> (module, function taking argv, one-line help)
@@ -23,19 +24,37 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+USAGE_TAIL = """
+options (any command):
+  --traceback, --debug  show the Python traceback of an error (also: AGENTDISTILL_TRACEBACK=1)
+
+exit codes: 0 ok; 1 a check failed (regression drift, an incomplete grid or teacher run);
+            2 usage or input error (nothing was run)"""
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = [a for a in argv if a in ("--traceback", "--debug")]
+    argv = [a for a in argv if a not in debug]
+    if debug:
+        os.environ["AGENTDISTILL_TRACEBACK"] = "1"  # core.errors.TRACEBACK_ENV (imported below: --help stays fast)
     if not argv or argv[0] in {"-h", "--help", "help"}:
         print("usage: agentdistill <command> [args]\n\ncommands:")
         for name, (_, _, text) in sorted(COMMANDS.items()):
             print(f"  {name:<18} {text}")
+        print(USAGE_TAIL)
         return 0
+    from agentdistill.core.errors import EXIT_INPUT, InputError, report, valid_names
+
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
-        print(f"agentdistill: unknown command {name!r}; run `agentdistill --help`", file=sys.stderr)
-        return 2
+        print(f"agentdistill: error: unknown command {name!r}; {valid_names(name, COMMANDS)}", file=sys.stderr)
+        return EXIT_INPUT
     module, func, _ = COMMANDS[name]
-    result = getattr(importlib.import_module(module), func)(rest)
+    try:
+        result = getattr(importlib.import_module(module), func)(rest)
+    except InputError as error:  # refused before any work: one line, exit 2
+        return report(f"agentdistill {name}", error)
     return int(result or 0)
 
 

@@ -16,14 +16,17 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from agentdistill.core.errors import InputError, valid_names
+
 TASKS_DIR = Path(__file__).resolve().parent.parent
 
 # record, sample id -> extra sample metadata (the benchmark's own fields: level, subject, hop kind, ...)
 MetadataFn = Callable[[dict[str, Any], str], dict[str, Any]]
 
 
-class DataError(ValueError):
-    """A data file that fails its checksum or has a malformed row, or a task folder that cannot be loaded."""
+class DataError(InputError):
+    """A data file that fails its checksum or has a malformed row, or a task folder that cannot be loaded (an input
+    error: inspect prints it as one message)."""
 
 
 @dataclass(frozen=True)
@@ -88,8 +91,7 @@ def task_file(name: str, tasks_dir: Path | None = None) -> Path:
     root = tasks_dir or TASKS_DIR
     path = root / name / f"{name}.py"
     if not path.is_file():
-        known = ", ".join(task_names(root))
-        raise DataError(f"unknown task {name!r} (no {path}); known tasks: {known}")
+        raise DataError(f"unknown task {name!r} (no {path}); {valid_names(name, task_names(root))}")
     return path
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -128,7 +129,8 @@ def verify_checksum(path: Path, expected: str) -> None:
     if actual != expected:
         raise DataError(
             f"{path}: sha256 mismatch: expected {expected} (from its manifest), got {actual}; "
-            "the file was changed or corrupted: restore it from git or rebuild it"
+            "the file was changed or corrupted: restore it from git, or, for an intended edit, write the new sha256 "
+            "into manifest.json"
         )
 
 
@@ -195,7 +197,14 @@ def load_hub(bench: Benchmark, loader: HubLoader | None = None, paper_ids: bool 
     configs = spec.name if isinstance(spec.name, list) else [spec.name]
     samples: list[Sample] = []
     for config in configs:
-        dataset = loader(spec.path, config, split=spec.split) if config else loader(spec.path, split=spec.split)
+        try:
+            dataset = loader(spec.path, config, split=spec.split) if config else loader(spec.path, split=spec.split)
+        except Exception as ex:  # offline, no such set, no access: one line, not the hub client's traceback
+            detail = (str(ex).strip().splitlines() or [type(ex).__name__])[0][:300]
+            offline = " (HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE") not in (None, "", "0") else ""
+            raise DataError(f"task {bench.name}: source=hub: could not load {spec.path}"
+                            f"{f' ({config})' if config else ''}, split {spec.split}{offline}: {detail}; "
+                            "source=local uses the copy shipped in the task folder") from None
         prefix = f"{config}-" if spec.config_id_prefix else ""
         for index, record in enumerate(dataset):
             try:

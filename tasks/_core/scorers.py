@@ -44,7 +44,9 @@ from inspect_ai.solver import TaskState
 from inspect_ai.util import JSONSchema
 from pydantic import BaseModel
 
+from agentdistill.core.errors import InputError
 from agentdistill.core.inspect_compat import active_sample
+from agentdistill.core.stats import STAT_KEYS
 from agentdistill.core.answers import cover_em, exact_match, extract_answer, math_equal, token_f1
 from agentdistill.core.reference_text import reference_text
 
@@ -78,6 +80,8 @@ JUDGE_RESPONSE_SCHEMA = ResponseSchema(
 
 
 def _final_answer(state: TaskState, domain: str) -> tuple[str | None, str]:
+    if state.metadata.get("no_answer"):  # the solver decided there is no answer (e.g. cot_sc with no votes)
+        return None, "no_answer"
     final = state.metadata.get("final_answer")
     if final is not None and str(final).strip():
         return str(final).strip(), "final_answer"
@@ -204,16 +208,64 @@ def resolve_judge(judge: str | None) -> tuple[Model | None, str]:
         except Exception as ex:
             raise RuntimeError(f"{PAPER_JUDGE_MODEL} (OPENAI_API_KEY present): {ex}") from ex
         return model, f"judge {PAPER_JUDGE_MODEL} (OPENAI_API_KEY present, temperature 0)"
-    return None, (
-        "judge off: no 'grader' model role configured (--model-role grader=<model>) and no "
-        "OPENAI_API_KEY; scored by exact match, F1 and cover-EM only"
-    )
+    return None, "judge off: no 'grader' model role and no OPENAI_API_KEY"
+
+
+JUDGE_HOW_TO = (
+    "turn the judge on with --model-role grader=" + PAPER_JUDGE_MODEL + " (or any model), or set OPENAI_API_KEY"
+)
+
+# Metrics when no judge will run: exact match first (the headline inspect prints and the log's first metric), no
+# all-NaN judge column. With a judge, the scorer's own order applies: the judge first.
+# A Task's metrics replace those of every scorer, so the run stats' own metrics are repeated here.
+NO_JUDGE_METRICS: dict[str, list[Any]] = {"em": [mean(), stderr()], "f1": [mean()], "cover_em": [mean()],
+                                          **{key: [mean()] for key in STAT_KEYS}}
+
+
+JUDGE_OFF_VALUES = (JUDGE_OFF, "none", "false", "no", "0")
+JUDGE_AUTO_VALUES = ("auto", "on", "true", "grader")
+
+
+def check_judge(judge: str | None) -> None:
+    """Refuse a judge that is neither auto/off nor a `provider/model` name (a typo would fail on every sample)."""
+    text = str(judge).lower()
+    if judge is None or text in JUDGE_OFF_VALUES or text in JUDGE_AUTO_VALUES or "/" in str(judge):
+        return
+    raise InputError(f"task argument judge={judge!r}: expected auto, off, or a judge model such as {PAPER_JUDGE_MODEL}")
+
+
+def judge_planned(judge: str | None) -> tuple[bool, str]:
+    """Whether a judge will run for `judge`, and why; decided when the task is built (inspect has resolved model
+    roles by then), so the headline metric can be named for what it is."""
+    if judge is None or str(judge).lower() in (JUDGE_OFF, "none", "false", "no", "0"):
+        return False, "judge off (task argument judge=off)"
+    if str(judge).lower() not in ("auto", "on", "true", "grader"):
+        return True, f"judge {judge} (task argument judge=)"
+    try:
+        roles = model_roles()
+    except Exception:  # outside an eval there are no roles
+        roles = {}
+    if GRADER_ROLE in roles:
+        return True, f"judge: model role '{GRADER_ROLE}'"
+    if os.environ.get("OPENAI_API_KEY"):
+        return True, f"judge {PAPER_JUDGE_MODEL} (OPENAI_API_KEY present)"
+    return False, "judge off (no 'grader' model role, no OPENAI_API_KEY)"
+
+
+def headline_metrics(task: str, judge: str | None) -> dict[str, list[Any]] | None:
+    """The Task metrics of a factual task: None (the scorer's, judge first) when a judge will run, else exact match
+    first, with one warning line saying the judge is off and how to turn it on."""
+    on, about = judge_planned(judge)
+    if on:
+        return None
+    logger.warning("%s: %s: the headline score is exact match (em), not the LLM judge; %s", task, about, JUDGE_HOW_TO)
+    return NO_JUDGE_METRICS
 
 
 _WARNED: set[str] = set()
 
 
-def _warn_once(message: str) -> None:
+def _warn_once(message: str, text: str = "factual_scorer: %s: the headline is exact match (em); " + JUDGE_HOW_TO) -> None:
     """Say in the eval's log (once per eval and reason) that the judge is off."""
     try:
         active = active_sample()
@@ -223,7 +275,7 @@ def _warn_once(message: str) -> None:
     key = f"{eval_id}:{message}"
     if key not in _WARNED:
         _WARNED.add(key)
-        logger.warning("factual_scorer: %s (the 'judge' metric is NaN)", message)
+        logger.warning(text, message)
 
 
 def _question(state: TaskState) -> str:
@@ -251,12 +303,15 @@ JUDGE_CONFIG = GenerateConfig(temperature=0, response_schema=JUDGE_RESPONSE_SCHE
         "judge_failed": [mean()],
     }
 )
-def factual_scorer(judge: str | None = "auto"):
+def factual_scorer(judge: str | None = "auto", judge_aggregated: bool = True):
     """LLM judge (the reference's prompt and JSON answer, grader role) plus EM, token F1 and cover-EM.
 
     Args:
       judge: "auto" (grader role if configured, else the paper's judge when
         OPENAI_API_KEY is set, else off), "off", or a model name to use as judge.
+      judge_aggregated: False when the task's metrics leave the judge out (no judge was
+        planned when the task was built: `headline_metrics`); a judge that runs anyway is
+        then said once in the log.
     """
 
     async def score(state: TaskState, target: Target) -> Score:
@@ -280,6 +335,9 @@ def factual_scorer(judge: str | None = "auto"):
             metadata["judge"] = "on" if model is not None else JUDGE_OFF
             if model is None:
                 _warn_once(about)
+            elif not judge_aggregated:
+                _warn_once(about, "factual_scorer: %s ran, but the task was built before it was configured, so its "
+                                  "metrics show exact match (em) only; the verdicts are in each sample's score")
         explanation = about
         judged = judge_prediction(state)
         if model is not None and judged is None:
