@@ -29,3 +29,8 @@ def sha256_file(path: str | os.PathLike) -> str:
         while block := f.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
+
+
+# Written by `agentdistill train` into every adapter folder it makes: the adapter's provenance (data, base, args).
+# The agent solvers read it to give a distilled student the student prompt it was trained with.
+TRAIN_INFO_FILE = "agentdistill_train.json"

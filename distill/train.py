@@ -44,7 +44,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agentdistill.core.paths import sha256_file
+from agentdistill.core.paths import TRAIN_INFO_FILE, sha256_file
 from agentdistill.distill.chat_templates import check_template, training_template
 from agentdistill.models import embedded
 from agentdistill.models.embedded import EMBEDDED_HUB_ID
@@ -58,7 +58,7 @@ DEFAULTS = {
     "effective_batch_size": 8,
     "max_length": 10240,
 }
-INFO_FILE = "agentdistill_train.json"
+INFO_FILE = TRAIN_INFO_FILE
 # Modules vLLM's LoRA loader never accepts as LoRA targets for these decoder models.
 UNSERVABLE_MODULES = ("embed_tokens", "lm_head", "wte", "wpe")
 VLLM_MAX_RANK = 64

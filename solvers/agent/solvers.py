@@ -1,6 +1,10 @@
 """The agent solvers: `agent` (greedy CodeAct), `agent_sag` (self-consistent action generation), `agent_ftp`
 (teacher with the first-thought prefix). All three run `loop.run_agent`; only the action chooser differs.
 
+Defaults reproduce the paper's code (prompts, turns, parser, executor allow-list and error texts, SAG vote, greedy
+temperature 0). The project's variants are named options; a run using any of them records them in
+`metadata["agent"]["options"]` and `reproduction: false`.
+
     inspect eval tasks/hotpotqa --solver agent_sag -S n=4 -S temperature=0.6 -S max_steps=3
 """
 
@@ -10,6 +14,7 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from agentdistill.solvers.agent.choosers import GreedyChooser, SAGChooser
 from agentdistill.solvers.agent.loop import ActionChooser, AgentSettings, run_agent
+from agentdistill.solvers.agent.parse import PARSERS
 
 
 def _as_bool(value: object) -> bool:
@@ -18,8 +23,11 @@ def _as_bool(value: object) -> bool:
     return bool(value)
 
 
-_SOLVER_ARGS = {"max_steps": int, "prompt": str, "ftp": _as_bool, "retriever": str, "k": int, "max_tokens": int, "seed": int,
-               "timeout": float}
+_SOLVER_ARGS = {"max_steps": int, "prompt": str, "ftp": _as_bool, "retriever": str, "k": int, "max_tokens": int,
+                "temperature": float, "seed": int, "timeout": float, "parser": str, "imports": str, "errors": str}
+_NULLABLE = ("prompt", "retriever", "max_tokens", "timeout", "temperature")
+_CHOICES = {"prompt": ("teacher", "student"), "parser": PARSERS, "imports": ("reference", "any"),
+            "errors": ("reference", "traceback")}
 
 
 def _settings(**args: object) -> AgentSettings:
@@ -30,7 +38,10 @@ def _settings(**args: object) -> AgentSettings:
     values = {key: None if value is None else _SOLVER_ARGS[key](value) for key, value in args.items()}
     if values.get("max_steps") is not None and values["max_steps"] < 1:
         raise ValueError(f"agent: max_steps must be >= 1, got {values['max_steps']}")
-    return AgentSettings(**{key: value for key, value in values.items() if value is not None or key in ("retriever", "max_tokens", "timeout")})
+    for key, choices in _CHOICES.items():
+        if values.get(key) is not None and values[key] not in choices:
+            raise ValueError(f"agent: {key} must be one of {list(choices)}, got {values[key]!r}")
+    return AgentSettings(**{key: value for key, value in values.items() if value is not None or key in _NULLABLE})
 
 
 def _agent_solver(chooser: ActionChooser, settings: AgentSettings) -> Solver:
@@ -43,47 +54,58 @@ def _agent_solver(chooser: ActionChooser, settings: AgentSettings) -> Solver:
 @solver
 def agent(
     max_steps: int = 5,
-    prompt: str = "teacher",
+    prompt: str | None = None,
     ftp: bool = False,
     retriever: str | None = None,
     k: int = 3,
     max_tokens: int | None = 1024,
+    temperature: float | None = 0.0,
     seed: int = 0,
     timeout: float | None = None,
+    parser: str = "reference",
+    imports: str = "reference",
+    errors: str = "reference",
 ) -> Solver:
-    """CodeAct agent, one greedy action per step (the model's own sampling settings apply).
+    """CodeAct agent, one greedy action per step.
 
     Args:
-      max_steps: steps before the final-answer fallback call.
-      prompt: "teacher" (full instructions with worked examples) or "student" (short, no examples).
-      ftp: first-thought prefix: open the first Thought with the first paragraph of a CoT answer.
-      retriever: retriever spec for `web_search` (factual tasks): bm25 (default), dense, wiki18:<dir>, http://...
+      max_steps: steps before the reference's "stuck" call answers from the memory.
+      prompt: "teacher" (code_agent.yaml system_prompt) or "student" (system_prompt_short); default: student for an
+        adapter made by `agentdistill train` (its provenance file), teacher otherwise.
+      ftp: first-thought prefix: open the first Thought with the first paragraph of a greedy CoT answer.
+      retriever: retriever spec for `web_search` (every domain): bm25 (default), dense, wiki18:<dir>, http://...
       k: passages per search.
       max_tokens: generation limit per step.
+      temperature: of the steps, FTP's CoT call and the stuck call (the reference: 0); None: the model's own.
       seed: seeds the per-sample random choices.
       timeout: seconds per code action in the sandbox (default: the sandbox's, 10 s).
+      parser: "reference" (parse_code_blobs) or "lenient" (also ```py3, unclosed blocks, <code> tags).
+      imports: "reference" (the executor's allow-list: base modules + numpy, sympy) or "any" (every installed module).
+      errors: "reference" (the executor's error texts and last output) or "traceback" (CPython's traceback, repr).
     """
     return _agent_solver(
         GreedyChooser(),
-        _settings(max_steps=max_steps, prompt=prompt, ftp=ftp, retriever=retriever, k=k, max_tokens=max_tokens, seed=seed,
-                  timeout=timeout),
+        _settings(max_steps=max_steps, prompt=prompt, ftp=ftp, retriever=retriever, k=k, max_tokens=max_tokens,
+                  temperature=temperature, seed=seed, timeout=timeout, parser=parser, imports=imports, errors=errors),
     )
 
 
 @solver
-def agent_sag(n: int = 8, temperature: float = 0.4, top_p: float = 0.8, prompt: str = "student", **agent_args) -> Solver:
+def agent_sag(n: int = 8, temperature: float = 0.4, top_p: float = 0.8, vote: str = "logs",
+              prompt: str | None = "student", **agent_args) -> Solver:
     """CodeAct agent with self-consistent action generation: N candidates per step, run from the same state, voted.
 
     Args:
-      n: candidates per step.
+      n: candidates per step (and samples of the stuck call, of which the first is kept).
       temperature: sampling temperature of the candidates.
       top_p: nucleus sampling of the candidates.
-      prompt: "student" (default: SAG is the students' test-time method) or "teacher".
-      **agent_args: as for `agent`: max_steps, ftp, retriever, k, max_tokens, seed.
+      vote: "logs" (the reference: majority over what candidates printed) or "answer" (observation / final answer).
+      prompt: "student" (default: SAG is the students' test-time method), "teacher", or None (automatic).
+      **agent_args: as for `agent`: max_steps, ftp, retriever, k, max_tokens, seed, parser, imports, errors.
     """
     if int(n) < 1:
         raise ValueError(f"agent_sag: n must be >= 1, got {n}")
-    chooser = SAGChooser(n=int(n), temperature=float(temperature), top_p=float(top_p))
+    chooser = SAGChooser(n=int(n), temperature=float(temperature), top_p=float(top_p), vote=str(vote))
     return _agent_solver(chooser, _settings(prompt=prompt, **agent_args))
 
 

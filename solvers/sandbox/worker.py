@@ -63,7 +63,12 @@ DEFAULTS = {
     "value_cap": 8192,  # characters kept of the last expression's repr
     "workdir": None,
     "prefork": True,  # after commit/discard, fork spares for the next request from the (new) state
+    # The paper's code executor, reproduced (the agent solvers' default; None/False: plain CPython):
+    "authorized_imports": None,  # module allow-list of the user's own imports (a module or a parent of it listed)
+    "reference_errors": False,  # errors as "Code execution failed at line '...' due to: ..." + the reference's
+    # "last output" (the value of the last top-level statement, also of assignments and loops)
 }
+LAST_OUTPUT_CAP = 20000  # the reference's truncate_content: head and tail halves around a note
 
 
 # ----------------------------------------------------------------------------------------------------- framing
@@ -311,7 +316,7 @@ class _Candidate:
 
     def run(self, code: str, timeout: float) -> dict:
         _Candidate.timeout = timeout
-        value = error = None
+        value = error = last_output = None
         timed_out = False
         t0 = time.perf_counter()
         signal.signal(signal.SIGALRM, self._on_alarm)
@@ -320,9 +325,16 @@ class _Candidate:
         except SyntaxError as e:
             error = "".join(traceback.format_exception_only(type(e), e)).rstrip()
             tree = None
+        reference = bool(self.cfg.get("reference_errors"))
+        top: list = []
+        if tree is None and reference:
+            error = _reference_syntax_error(code)
         if tree is not None:
             last = None
-            if tree.body and isinstance(tree.body[-1], ast.Expr):
+            top = list(tree.body)
+            if reference:
+                tree = _instrument_last_output(tree)
+            elif tree.body and isinstance(tree.body[-1], ast.Expr):
                 last = ast.Expression(tree.body.pop().value)
             lines = code.splitlines(True)
             linecache.cache[USER_FILENAME] = (len(code), None, lines, USER_FILENAME)
@@ -339,12 +351,21 @@ class _Candidate:
             except BaseException as e:  # noqa: BLE001  (user code: everything is reported)
                 timed_out = isinstance(e, ExecutionTimeout)
                 try:
-                    error = _format_user_error(e)
+                    if reference and not timed_out:
+                        error = _reference_error(e, code, top)
+                    else:
+                        error = _format_user_error(e)
                 except BaseException:  # noqa: BLE001
                     error = f"{type(e).__name__}: (unprintable error)"
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 _Candidate.in_user_code = False
+            if reference:
+                last_value = self.ns.pop(_LAST_NAME, None)
+                self.ns.pop(_LAST_NAME + "v", None)
+                self.ns.pop(_LAST_NAME + "a", None)
+                if not self.final_called:
+                    last_output = _capped_str(last_value)
         if os.getpid() != self.pid:  # a fork made by the user's code finished: never report twice
             os._exit(0)
         final = None
@@ -357,6 +378,8 @@ class _Candidate:
                     final = str(final)
                 except BaseException:  # noqa: BLE001
                     final = "<unprintable>"
+        if self.final_called:
+            last_output = _capped_str(self.final_value)
         cap = int(self.cfg["value_cap"])
         if value is not None and len(value) > cap:
             value = value[:cap] + f"... [repr truncated: {len(value)} characters]"
@@ -368,7 +391,7 @@ class _Candidate:
         return {
             "op": "done", "value": value, "error": error, "timed_out": timed_out,
             "wall_ms": (time.perf_counter() - t0) * 1000.0,
-            "final_answer_called": self.final_called, "final_answer": final,
+            "final_answer_called": self.final_called, "final_answer": final, "last_output": last_output,
         }
 
 
@@ -382,8 +405,143 @@ def _format_user_error(e: BaseException) -> str:
     return "Traceback (most recent call last):\n" + "".join(traceback.format_list(frames)) + text
 
 
-def _make_namespace(tool_names: list[str]) -> dict:
+# ------------------------------------------------------------------- the paper's executor, as its users saw it
+class InterpreterError(ImportError):
+    """An import outside the allow-list (named as the reference's executor names its errors)."""
+
+
+_LAST_NAME = "_agentdistill_last_output_"
+
+
+def _module_authorized(name: str, allowed: list[str]) -> bool:
+    parts = name.split(".")
+    return any(".".join(parts[:i]) in allowed for i in range(1, len(parts) + 1))
+
+
+def _guarded_builtins(ns: dict, allowed: list[str]) -> dict:
+    """builtins whose __import__ refuses the user's own imports outside the allow-list (library code imports freely:
+    its modules keep the real builtins). The listed order is a set's, as in the reference's message."""
+    real_import = builtins.__import__
+    shown = str(list(set(allowed)))
+
+    def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
+        if globals is ns:
+            if level or not fromlist:
+                if level or not _module_authorized(name, allowed):
+                    kind = "Import from" if level else "Import of"
+                    raise InterpreterError(f"{kind} {name} is not allowed. Authorized imports are: {shown}")
+            elif not _module_authorized(name, allowed):
+                raise InterpreterError(f"Import from {name} is not allowed. Authorized imports are: {shown}")
+        return real_import(name, globals, locals, fromlist, level)
+
+    table = dict(vars(builtins))
+    table["__import__"] = guarded_import
+    return table
+
+
+def _capped_str(value) -> str:
+    try:
+        text = str(value)
+    except BaseException:  # noqa: BLE001
+        text = "<unprintable>"
+    if len(text) <= LAST_OUTPUT_CAP:
+        return text
+    half = LAST_OUTPUT_CAP // 2
+    return (text[:half] + f"\n..._This content has been truncated to stay below {LAST_OUTPUT_CAP} characters_...\n"
+            + text[-half:])
+
+
+def _capture(value_node: ast.expr, like: ast.AST) -> list:
+    """`_last = <value>` when the value is not None (the reference keeps a block's last non-None line value)."""
+    tmp = ast.Name(id=_LAST_NAME + "v", ctx=ast.Store())
+    assign = ast.Assign(targets=[tmp], value=value_node)
+    test = ast.Compare(left=ast.Name(id=_LAST_NAME + "v", ctx=ast.Load()), ops=[ast.IsNot()],
+                       comparators=[ast.Constant(value=None)])
+    keep = ast.If(test=test, body=[ast.Assign(targets=[ast.Name(id=_LAST_NAME, ctx=ast.Store())],
+                                              value=ast.Name(id=_LAST_NAME + "v", ctx=ast.Load()))], orelse=[])
+    out = [assign, keep, ast.Delete(targets=[ast.Name(id=_LAST_NAME + "v", ctx=ast.Del())])]
+    for node in out:
+        ast.copy_location(node, like)
+    return out
+
+
+def _instrument_block(body: list) -> list:
+    out: list = []
+    for stmt in body:
+        if isinstance(stmt, ast.Expr):
+            out += _capture(stmt.value, stmt)
+        elif isinstance(stmt, ast.Assign):
+            tmp = ast.copy_location(ast.Name(id=_LAST_NAME + "a", ctx=ast.Store()), stmt)
+            out.append(ast.copy_location(ast.Assign(targets=[tmp], value=stmt.value), stmt))
+            out.append(ast.copy_location(
+                ast.Assign(targets=stmt.targets, value=ast.Name(id=_LAST_NAME + "a", ctx=ast.Load())), stmt))
+            out += _capture(ast.Name(id=_LAST_NAME + "a", ctx=ast.Load()), stmt)
+        elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+            out.append(stmt)
+            out += _capture(ast.Name(id=stmt.target.id, ctx=ast.Load()), stmt)
+        elif isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
+            out.append(stmt)
+            out += _capture(ast.Name(id=stmt.name, ctx=ast.Load()), stmt)
+        elif isinstance(stmt, ast.For):
+            stmt.body = _instrument_block(stmt.body)
+            out.append(stmt)
+        elif isinstance(stmt, ast.If):
+            stmt.body = _instrument_block(stmt.body)
+            stmt.orelse = _instrument_block(stmt.orelse)
+            out.append(stmt)
+        else:  # while, try, with, import, ...: no value in the reference
+            out.append(stmt)
+    return out
+
+
+def _instrument_last_output(tree: ast.Module) -> ast.Module:
+    """Each top-level statement resets the last output to None, then records its value as the reference does."""
+    body: list = []
+    for stmt in tree.body:
+        reset = ast.Assign(targets=[ast.Name(id=_LAST_NAME, ctx=ast.Store())], value=ast.Constant(value=None))
+        body.append(ast.copy_location(reset, stmt))
+        body += _instrument_block([stmt])
+    tree.body = body
+    return ast.fix_missing_locations(tree)
+
+
+def _called_names(node: ast.AST) -> set:
+    return {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+
+
+def _reference_error(e: BaseException, code: str, top: list) -> str:
+    """`Code execution failed at line '<top-level statement>' due to: <type>: <message>`."""
+    name, message = type(e).__name__, str(e)
+    frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == USER_FILENAME]
+    node = None
+    if frames and frames[0].lineno is not None:
+        line = frames[0].lineno
+        node = next((n for n in top if n.lineno <= line <= (n.end_lineno or n.lineno)), None)
+    if isinstance(e, NameError) and getattr(e, "name", None):
+        name = "InterpreterError"
+        if node is not None and e.name in _called_names(node):
+            message = ("It is not permitted to evaluate other functions than the provided tools or functions "
+                       f"defined/imported in previous code (tried to execute {e.name}).")
+        else:
+            message = f"The variable `{e.name}` is not defined."
+    if node is None:
+        return f"{name}: {message}"
+    return f"Code execution failed at line '{ast.get_source_segment(code, node)}' due to: {name}: {message}"
+
+
+def _reference_syntax_error(code: str) -> str:
+    try:
+        ast.parse(code)
+    except SyntaxError as e:
+        return (f"Code parsing failed on line {e.lineno} due to: {type(e).__name__}\n{e.text}"
+                f"{' ' * (e.offset or 0)}^\nError: {str(e)}")
+    return "SyntaxError"
+
+
+def _make_namespace(tool_names: list[str], authorized_imports: list[str] | None = None) -> dict:
     ns: dict = {"__name__": "__main__", "__builtins__": builtins}
+    if authorized_imports is not None:
+        ns["__builtins__"] = _guarded_builtins(ns, authorized_imports)
 
     def final_answer(answer=None):
         """Give the final answer and stop."""
@@ -718,7 +876,8 @@ class Router:
                     os.chdir(self.cfg["workdir"])
                 except OSError:
                     pass
-            state_holder(Conn(theirs.fileno(), sock=theirs), theirs, self.cfg, _make_namespace(self.tool_names))
+            state_holder(Conn(theirs.fileno(), sock=theirs), theirs, self.cfg,
+                         _make_namespace(self.tool_names, self.cfg.get("authorized_imports")))
             os._exit(0)
         theirs.close()
         self.s_pid = pid
@@ -979,7 +1138,7 @@ class Router:
             "wall_ms": r.get("wall_ms", (time.monotonic() - c.start) * 1000.0),
             "truncated": t1 or t2, "final_answer_called": bool(r.get("final_answer_called")),
             "final_answer": r.get("final_answer"), "timed_out": bool(r.get("timed_out")),
-            "committable": committable,
+            "committable": committable, "last_output": r.get("last_output"),
         }
 
     def op_commit(self, req: dict) -> dict:
