@@ -303,3 +303,33 @@ def test_system_prompts_and_instruction_are_the_reference_texts():
     assert prompts.system_prompt("teacher") == golden["teacher"]
     assert prompts.system_prompt("student") == golden["student"] == golden["student_from_preprocess"]
     assert prompts.task_text("Q") == "Q" + golden["agent_instruction"]
+
+
+# --- training data ----------------------------------------------------------------------------------------------
+
+TRAINING_RUNS = {  # training_trajectory.json label -> (golden file, case, domain)
+    "correct_teacher/math_gsm_hard": ("agent_correct", "correct_teacher", "math_gsm_hard"),
+    "correct_teacher/factual_hotpotqa": ("agent_correct", "correct_teacher", "factual_hotpotqa"),
+    "max_steps/factual_hotpotqa": ("agent_max_steps", "max_steps", "factual_hotpotqa"),
+    "ftp/math_gsm_hard": ("agent_ftp", "ftp", "math_gsm_hard"),
+}
+
+
+@pytest.mark.parametrize("label", list(TRAINING_RUNS))
+def test_training_examples_match_the_reference_preprocessing(label, tmp_path):
+    from agentdistill.distill.trajectories import _plain_messages, agent_examples
+
+    golden = _load_golden("training_trajectory")
+    name, case_name, domain = TRAINING_RUNS[label]
+    [case] = [c for c in _cases(name, case=case_name, domain=domain) if c["model_class"] == "VLLMServerModel"][:1]
+    responses = [call["response_choices"] for call in case["calls"]]
+    if name == "agent_ftp":
+        responses.insert(0, case["cot_call"]["response_choices"])
+    sample, _ = run_case(case, tmp_path, responses, ftp=name == "agent_ftp")
+    examples = agent_examples(_plain_messages(sample.messages), sample.metadata["agent"])
+    expected = [e for e in golden["examples"] if e["from"].split(" (")[0] == label]
+    assert len(examples) == len(expected)
+    for ours, theirs in zip(examples, expected):
+        assert ours == theirs["messages"]
+        # the loss covers exactly the assistant turns (distill/train.py's template masks all other roles)
+        assert theirs["loss_mask"] == [m["role"] == "assistant" for m in ours]
