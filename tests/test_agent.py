@@ -391,3 +391,17 @@ def test_cli_command_with_solver_args(tmp_path, name):
     assert len(sample.metadata["agent"]["steps"][0]["candidates"]) == 4
     assert sample.metadata["agentdistill_stats"]["web_search_calls"] == 1
     assert sample.scores["factual_scorer"].value["em"] == 1.0  # the scripted final answer is the gold
+
+
+def test_refused_code_shows_the_print_outputs_left_from_the_last_run(log_dir):
+    """The reference refused nested loops before running and its error turn showed the previous prints."""
+    script = [{"turn": 0, "reply": code("print('hello')")},
+              {"turn": 1, "reply": code("for i in range(2):\n    for j in range(2):\n        print(i, j)")},
+              {"turn": 2, "reply": code("final_answer(42)")}]
+    sample = run(script, agent(), log_dir=log_dir)
+    assert observations(sample)[1] == (
+        "Call id: call_2\nObservation:\nExecution logs:\nhello\nCall id: call_2\nError:\ntoo many for loops - not "
+        "running the code to prevent out-of-memory error\nNow let's retry: take care not to repeat previous errors! "
+        "If you have retried several times, try a completely different approach.\n")
+    relaxed = run(script, agent(errors="traceback"), log_dir=log_dir)
+    assert "0 0\n" in observations(relaxed)[1]  # CPython runs it

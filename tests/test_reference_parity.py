@@ -333,3 +333,33 @@ def test_training_examples_match_the_reference_preprocessing(label, tmp_path):
         assert ours == theirs["messages"]
         # the loss covers exactly the assistant turns (distill/train.py's template masks all other roles)
         assert theirs["loss_mask"] == [m["role"] == "assistant" for m in ours]
+
+
+# --- the executor's checks before running (texts checked against the reference's own functions when written) ----
+
+_WORKER = importlib.util.spec_from_file_location(
+    "agentdistill_worker_for_tests", Path(__file__).resolve().parents[1] / "solvers" / "sandbox" / "worker.py")
+
+
+LOOPS = "too many for loops - not running the code to prevent out-of-memory error"
+SIZE_ESTIMATE = "estimate_len() missing 1 required positional argument: 'state'"  # its estimate always failed
+
+
+@pytest.mark.parametrize(("code", "refusal"), [
+    ("for i in range(3):\n    for j in range(3):\n        pass", LOOPS),
+    ("for i in range(3):\n    x = [j for j in range(i)]", LOOPS),  # a comprehension is a loop level
+    ("x = [a for a in range(3) for b in range(2)]", LOOPS),
+    ("def f():\n    for a in b:\n        while c:\n            pass", LOOPS),  # even in a function never called
+    ("x = [a for a in range(3)]\nfor i in x:\n    pass", None),
+    ("import itertools\nlist(itertools.product([1, 2], repeat=2))", SIZE_ESTIMATE),
+    ("from itertools import permutations\np = permutations(range(4))", SIZE_ESTIMATE),
+    ("from itertools import product as P\nP()", "itertools.product missing iterable \u2014 blocking for safety"),
+    ("import itertools as it\nit.combinations([1, 2], 2)",
+     "Usage of itertools.combinations is blocked as potentially dangerous"),
+    ("combinations([1], 1)", None),  # imported in an earlier step: the check did not see it
+    ("while True:\n    break", None),
+])
+def test_reference_executor_checks_before_running(code, refusal):
+    worker = importlib.util.module_from_spec(_WORKER)
+    _WORKER.loader.exec_module(worker)
+    assert worker._reference_precheck(ast.parse(code)) == refusal

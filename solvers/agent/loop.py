@@ -165,6 +165,26 @@ def observe(candidate: Candidate, result: Any, step_number: int = 1) -> Candidat
     return candidate
 
 
+def _ran(candidate: Candidate) -> bool:
+    result = candidate.result
+    return result is not None and not getattr(result, "refused_before_running", False)
+
+
+def print_container_after(candidates: list[Candidate], chosen: Candidate, previous: str) -> str:
+    """What the reference's executor held as "print outputs" after a step: the chosen action's prints when it ran,
+    else those of the last candidate that ran (SAG runs them in order in one interpreter), else the step before's."""
+    if _ran(chosen):
+        return chosen.logs
+    ran = [c for c in candidates if _ran(c)]
+    return ran[-1].logs if ran else previous
+
+
+def refused_observation(chosen: Candidate, step_number: int, stale_logs: str) -> str:
+    """A check before running refused the code: the reference reset its print outputs only when code ran, so its
+    error turn showed the print outputs left from the last code that did run."""
+    return prompts.observation_error(step_number, stale_logs, str(chosen.result.error))
+
+
 def completion_texts(output: ModelOutput) -> list[tuple[str, str | None]]:
     return [(choice.message.text, choice.stop_reason) for choice in output.choices]
 
@@ -260,10 +280,16 @@ def interpreter_config(settings: AgentSettings) -> dict[str, Any]:
         raise ValueError(f"agent: imports must be 'reference' or 'any', got {settings.imports!r}")
     if settings.errors not in ("reference", "traceback"):
         raise ValueError(f"agent: errors must be 'reference' or 'traceback', got {settings.errors!r}")
+    reference = settings.errors == "reference"
     return {
         "authorized_imports": reference_texts.authorized_imports() if settings.imports == "reference" else None,
-        "reference_errors": settings.errors == "reference",
+        "reference_errors": reference,
+        # the reference kept the head and tail of long print outputs: keep enough bytes for the tail to survive
+        "output_cap": REFERENCE_OUTPUT_CAP_BYTES if reference else None,
     }
+
+
+REFERENCE_OUTPUT_CAP_BYTES = 1 << 20
 
 
 def greedy_config(settings: AgentSettings, **extra: Any) -> GenerateConfig:
@@ -349,6 +375,7 @@ async def _episode(
     base_seed = _sample_seed(state, settings.seed)
     valid_counts: list[int] = []
     final: Candidate | None = None
+    print_outputs = ""  # the reference executor's print container (see print_container_after)
     for step in range(settings.max_steps):
         ctx = StepContext(
             model=model,
@@ -365,6 +392,9 @@ async def _episode(
         outcome = await chooser.choose(ctx)
         prefill = None
         chosen = outcome.chosen
+        print_outputs = print_container_after(outcome.candidates, chosen, print_outputs)
+        if getattr(chosen.result, "refused_before_running", False):
+            chosen.observation = refused_observation(chosen, step + 1, print_outputs)
         tokens += outcome.tokens
         valid_counts.append(sum(c.valid for c in outcome.candidates))
         stats.record(

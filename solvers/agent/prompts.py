@@ -14,9 +14,6 @@ END_CODE = "<end_code>"
 # The stop sequences of every agent step (`CodeAgent.step`).
 STOP_SEQUENCES = [END_CODE, "Observation:", "Calling tools:"]
 
-# `truncate_content`'s limit for the last output (utils.MAX_LENGTH_TRUNCATE_CONTENT).
-MAX_LAST_OUTPUT_CHARS = 20000
-
 RETRY_NOTE = ("\nNow let's retry: take care not to repeat previous errors! If you have retried several times, "
               "try a completely different approach.\n")
 
@@ -46,18 +43,10 @@ def call_id(step_number: int) -> str:
     return f"call_{step_number}"
 
 
-def truncate_content(content: str, max_length: int = MAX_LAST_OUTPUT_CHARS) -> str:
-    """Head and tail halves around a note, as the reference cuts long last outputs."""
-    if len(content) <= max_length:
-        return content
-    return (content[: max_length // 2]
-            + f"\n..._This content has been truncated to stay below {max_length} characters_...\n"
-            + content[-max_length // 2:])
-
-
 def observation_success(step_number: int, logs: str, last_output: str) -> str:
+    """`last_output` as the sandbox gives it (already cut to head + tail as the reference cut it)."""
     return (f"Call id: {call_id(step_number)}\nObservation:\nExecution logs:\n{logs}"
-            f"Last output from code snippet:\n{truncate_content(last_output)}")
+            f"Last output from code snippet:\n{last_output}")
 
 
 def observation_error(step_number: int | None, logs: str, error: str) -> str:

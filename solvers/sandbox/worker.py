@@ -69,6 +69,7 @@ DEFAULTS = {
     # "last output" (the value of the last top-level statement, also of assignments and loops)
 }
 LAST_OUTPUT_CAP = 20000  # the reference's truncate_content: head and tail halves around a note
+PRINT_OUTPUTS_CAP = 50000  # the same for the print outputs (its executor's DEFAULT_MAX_LEN_OUTPUT)
 
 
 # ----------------------------------------------------------------------------------------------------- framing
@@ -329,6 +330,9 @@ class _Candidate:
         top: list = []
         if tree is None and reference:
             error = _reference_syntax_error(code)
+        precheck = _reference_precheck(tree) if reference and tree is not None else None
+        if precheck is not None:
+            error, tree = precheck, None
         if tree is not None:
             last = None
             top = list(tree.body)
@@ -392,6 +396,7 @@ class _Candidate:
             "op": "done", "value": value, "error": error, "timed_out": timed_out,
             "wall_ms": (time.perf_counter() - t0) * 1000.0,
             "final_answer_called": self.final_called, "final_answer": final, "last_output": last_output,
+            "refused_before_running": precheck is not None,
         }
 
 
@@ -439,16 +444,15 @@ def _guarded_builtins(ns: dict, allowed: list[str]) -> dict:
     return table
 
 
-def _capped_str(value) -> str:
+def _capped_str(value, cap: int = LAST_OUTPUT_CAP) -> str:
     try:
         text = str(value)
     except BaseException:  # noqa: BLE001
         text = "<unprintable>"
-    if len(text) <= LAST_OUTPUT_CAP:
+    if len(text) <= cap:
         return text
-    half = LAST_OUTPUT_CAP // 2
-    return (text[:half] + f"\n..._This content has been truncated to stay below {LAST_OUTPUT_CAP} characters_...\n"
-            + text[-half:])
+    half = cap // 2
+    return text[:half] + f"\n..._This content has been truncated to stay below {cap} characters_...\n" + text[-half:]
 
 
 def _capture(value_node: ast.expr, like: ast.AST) -> list:
@@ -527,6 +531,58 @@ def _reference_error(e: BaseException, code: str, top: list) -> str:
     if node is None:
         return f"{name}: {message}"
     return f"Code execution failed at line '{ast.get_source_segment(code, node)}' due to: {name}: {message}"
+
+
+def _loop_depth(node: ast.AST, depth: int = 0) -> int:
+    """Nesting of for/while loops, a comprehension counting one level per generator (the reference's count)."""
+    deepest = depth
+    if isinstance(node, (ast.For, ast.While, ast.AsyncFor)):
+        depth += 1
+        deepest = depth
+    if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        deepest = max(deepest, depth + len(node.generators))
+    for child in ast.iter_child_nodes(node):
+        deepest = max(deepest, _loop_depth(child, depth))
+    return deepest
+
+
+_REFUSED_ITERTOOLS = ("product", "permutations", "combinations", "combinations_with_replacement")
+
+
+def _reference_precheck(tree: ast.Module) -> str | None:
+    """The checks the reference's executor made before running anything, with their texts: more than one level of
+    loops, and calls of itertools' combinatorial generators (its size estimate always failed with a TypeError for
+    product/permutations with arguments; combinations were refused outright)."""
+    if _loop_depth(tree) > 1:
+        return "too many for loops - not running the code to prevent out-of-memory error"
+    imported: dict = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                imported[alias.asname or alias.name] = alias.name
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                imported[alias.asname or alias.name] = f"{node.module or ''}.{alias.name}"
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            module, attr = imported.get(func.value.id, func.value.id), func.attr
+        elif isinstance(func, ast.Name):
+            full = imported.get(func.id)
+            module, attr = full.rsplit(".", 1) if full and "." in full else ("", func.id)
+        else:
+            continue
+        if module != "itertools" or attr not in _REFUSED_ITERTOOLS:
+            continue
+        name = f"{module}.{attr}"
+        if attr in ("product", "permutations"):
+            if not node.args:
+                return f"{name} missing iterable \u2014 blocking for safety"
+            return "estimate_len() missing 1 required positional argument: 'state'"
+        return f"Usage of {name} is blocked as potentially dangerous"
+    return None
 
 
 def _reference_syntax_error(code: str) -> str:
@@ -1131,6 +1187,8 @@ class Router:
         cap = int(self.cfg["output_cap"])
         r = dict(c.result or {})
         stdout, t1 = _cap_text(bytes(c.bufs[c.out]), c.totals[c.out], cap)
+        if self.cfg.get("reference_errors") and not t1:  # the reference cut print outputs to head + tail
+            stdout = _capped_str(stdout, PRINT_OUTPUTS_CAP)
         stderr, t2 = _cap_text(bytes(c.bufs[c.err]), c.totals[c.err], cap)
         committable = c.alive and "op" in r and not r.get("timed_out")  # ran to the end and reported
         return {
@@ -1139,6 +1197,7 @@ class Router:
             "truncated": t1 or t2, "final_answer_called": bool(r.get("final_answer_called")),
             "final_answer": r.get("final_answer"), "timed_out": bool(r.get("timed_out")),
             "committable": committable, "last_output": r.get("last_output"),
+            "refused_before_running": bool(r.get("refused_before_running")),
         }
 
     def op_commit(self, req: dict) -> dict:
