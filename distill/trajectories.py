@@ -29,7 +29,7 @@ The same sample found in several logs (retries) counts once: the newest non-erro
 GPU teacher (the paper: Qwen2.5-32B-Instruct, greedy; inspect's vLLM provider starts the server):
 
     agentdistill trajectories run --model vllm/Qwen/Qwen2.5-32B-Instruct -M tensor_parallel_size=4 \\
-        --solver agent --ftp --temperature 0 --max-samples 64 \\
+        --solver agent --ftp --max-samples 64 \\
         --model-role grader=openai/gpt-4o-mini-2024-07-18 \\
         --log-dir logs/teacher-agent-ftp --out data/agent_ftp.jsonl
     agentdistill trajectories run --model vllm/Qwen/Qwen2.5-32B-Instruct --solver cot --temperature 0 \\
@@ -383,7 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--model-role", action="append", help="role=model, e.g. grader=openai/gpt-4o-mini-2024-07-18")
     run.add_argument("--limit", type=int, default=None, help="samples per task")
     run.add_argument("--sample-shuffle", type=int, default=None, help="shuffle seed (stable subset with --limit)")
-    run.add_argument("--temperature", type=float, default=None, help="teacher sampling temperature (the paper: greedy)")
+    run.add_argument("--temperature", type=float, default=None,
+                     help="teacher sampling temperature (the paper: greedy; the agent solvers send 0 by default)")
     run.add_argument("--max-samples", type=int, default=None, help="samples run concurrently")
     run.add_argument("--retry-attempts", type=int, default=3)
     run.add_argument("--retry-wait", type=float, default=10)
@@ -405,7 +406,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.mode == "run":
         roles = dict(role.split("=", 1) for role in args.model_role or [])
-        extra = {"temperature": args.temperature} if args.temperature is not None else {}
+        solver_args = _kv(args.solver_args)
+        extra = {}
+        if args.temperature is not None:
+            if args.solver.startswith("agent"):  # the agent solvers send their own (greedy: 0, the reference's)
+                solver_args.setdefault("temperature", args.temperature)
+            else:
+                extra["temperature"] = args.temperature
         ok = run_teacher(
             model=args.model,
             tasks=[t.strip() for t in args.tasks.split(",") if t.strip()],
@@ -413,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
             solver=args.solver,
             ftp=args.ftp,
             max_steps=args.max_steps,
-            solver_args=_kv(args.solver_args),
+            solver_args=solver_args,
             task_args=_kv(args.task_args),
             model_args=_kv(args.model_args),
             model_roles=roles or None,
