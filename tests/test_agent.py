@@ -19,6 +19,11 @@ from agentdistill.core.stats import run_stats, stats_of
 SANDBOX = os.environ.get("AGENTDISTILL_TEST_SANDBOX", "bwrap")
 
 
+def defined(name: str) -> str:
+    """Code that sets `known` to whether `name` is defined (the reference's builtins have no globals())."""
+    return f"try:\n    {name}\n    known = True\nexcept NameError:\n    known = False\n"
+
+
 def code(body: str, thought: str = "I compute it.") -> str:
     return f"Thought: {thought}\nCode:\n```py\n{body}\n```<end_code>"
 
@@ -110,7 +115,7 @@ def test_timeout_is_an_error_observation_and_state_survives(log_dir):
     script = [
         {"turn": 0, "reply": code("keep = 41")},
         {"turn": 1, "reply": code("lost = 1\nwhile True:\n    pass")},
-        {"turn": 2, "match": "(?i)time", "reply": code("print('lost' in globals())\nfinal_answer(keep + 1)")},
+        {"turn": 2, "match": "(?i)time", "reply": code(defined("lost") + "print(known)\nfinal_answer(keep + 1)")},
     ]
     sample = run(script, agent(timeout=2), log_dir=log_dir)
     obs = observations(sample)
@@ -210,7 +215,7 @@ def test_sag_majority_choice_and_rejected_state_absent(log_dir):
     b2 = code("v = 'B'  # same observation, other text\nprint(v)", "B again.")
     script = [
         {"turn": 0, "reply": [a, a, b1, b2, b1]},
-        {"turn": 1, "reply": code("print('only_a' in globals())\nfinal_answer(v)")},
+        {"turn": 1, "reply": code(defined("only_a") + "print(known)\nfinal_answer(v)")},
     ]
     sample = run(script, agent_sag(n=5), log_dir=log_dir)
     step = sag_log(sample)
@@ -227,7 +232,7 @@ def test_sag_majority_choice_and_rejected_state_absent(log_dir):
 
 def test_sag_winner_is_not_run_twice(log_dir):
     script = [
-        {"turn": 0, "reply": code("counter = globals().get('counter', 0) + 1\nprint('ok')")},
+        {"turn": 0, "reply": code("try:\n    counter += 1\nexcept NameError:\n    counter = 1\nprint('ok')")},
         {"turn": 1, "reply": code("final_answer(counter)")},
     ]
     sample = run(script, agent_sag(n=4), log_dir=log_dir)
@@ -253,7 +258,7 @@ def test_sag_all_fail_keeps_candidate_zero(log_dir):
     ]
     script = [
         {"turn": 0, "reply": failing},
-        {"turn": 1, "reply": code("print('z' in globals())\nfinal_answer('z' in globals())")},
+        {"turn": 1, "reply": code(defined("z") + "print(known)\nfinal_answer(known)")},
     ]
     first = run(script, agent_sag(n=4), log_dir=log_dir)
     step = sag_log(first)
@@ -405,3 +410,17 @@ def test_refused_code_shows_the_print_outputs_left_from_the_last_run(log_dir):
         "If you have retried several times, try a completely different approach.\n")
     relaxed = run(script, agent(errors="traceback"), log_dir=log_dir)
     assert "0 0\n" in observations(relaxed)[1]  # CPython runs it
+
+
+def test_reference_builtins_and_print(log_dir):
+    """The reference's interpreter: math functions without an import, only its own builtins, print ignoring sep/end."""
+    script = [{"turn": 0, "reply": code("print(sqrt(16), 'a', sep=',', end='')")},
+              {"turn": 1, "reply": code("print(repr(3))")},
+              {"turn": 2, "reply": code("final_answer(42)")}]
+    sample = run(script, agent(), log_dir=log_dir)
+    first, second = observations(sample)
+    assert first == "Call id: call_1\nObservation:\nExecution logs:\n4.0 a\nLast output from code snippet:\nNone"
+    assert "InterpreterError: It is not permitted to evaluate other functions than the provided tools or functions " \
+           "defined/imported in previous code (tried to execute repr)." in second
+    plain = run(script, agent(errors="traceback"), log_dir=log_dir)
+    assert "NameError" in observations(plain)[0] and "Execution logs:\n3\n" in observations(plain)[1]  # CPython

@@ -28,6 +28,7 @@ import errno
 import gc
 import json
 import linecache
+import math
 import os
 import random
 import resource
@@ -423,25 +424,65 @@ def _module_authorized(name: str, allowed: list[str]) -> bool:
     return any(".".join(parts[:i]) in allowed for i in range(1, len(parts) + 1))
 
 
-def _guarded_builtins(ns: dict, allowed: list[str]) -> dict:
-    """builtins whose __import__ refuses the user's own imports outside the allow-list (library code imports freely:
-    its modules keep the real builtins). The listed order is a set's, as in the reference's message."""
+def _guarded_import(ns: dict, allowed: list[str]):
+    """An __import__ that refuses the user's own imports outside the allow-list (library code imports freely: its
+    modules keep the real builtins). The listed order is a set's, as in the reference's message."""
     real_import = builtins.__import__
     shown = str(list(set(allowed)))
 
     def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
-        if globals is ns:
-            if level or not fromlist:
-                if level or not _module_authorized(name, allowed):
-                    kind = "Import from" if level else "Import of"
-                    raise InterpreterError(f"{kind} {name} is not allowed. Authorized imports are: {shown}")
-            elif not _module_authorized(name, allowed):
-                raise InterpreterError(f"Import from {name} is not allowed. Authorized imports are: {shown}")
+        if globals is ns and (level or not _module_authorized(name, allowed)):
+            kind = "Import from" if level or fromlist else "Import of"
+            raise InterpreterError(f"{kind} {name} is not allowed. Authorized imports are: {shown}")
         return real_import(name, globals, locals, fromlist, level)
 
-    table = dict(vars(builtins))
-    table["__import__"] = guarded_import
+    return guarded_import
+
+
+# The only builtins the reference's interpreter offered (its BASE_PYTHON_TOOLS, math functions included, without an
+# import), plus every exception class. Anything else (open, repr, globals, super, ...) was "not permitted".
+REFERENCE_BUILTINS = ("isinstance", "range", "float", "int", "bool", "str", "set", "list", "dict", "tuple", "round",
+                      "pow", "len", "sum", "max", "min", "abs", "enumerate", "zip", "reversed", "sorted", "all", "any",
+                      "map", "filter", "ord", "chr", "next", "iter", "divmod", "callable", "getattr", "hasattr",
+                      "setattr", "issubclass", "type", "complex")
+REFERENCE_MATH = ("ceil", "floor", "log", "exp", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "degrees",
+                  "radians", "sqrt")
+_PRINT_NAME = "_agentdistill_print_"
+
+
+def _reference_print(*args, **_ignored):
+    """The reference's print: arguments joined by a space and a newline; sep, end and file were ignored."""
+    sys.stdout.write(" ".join(map(str, args)) + "\n")
+
+
+def _print_as_value(*args, **kwargs):
+    """`print` used as a value (map(print, ...)) was the reference's no-op stand-in."""
+    return None
+
+
+def _user_builtins(ns: dict, allowed: list[str] | None, reference: bool) -> dict:
+    if reference:
+        table = {name: getattr(builtins, name) for name in REFERENCE_BUILTINS}
+        table.update({name: getattr(math, name) for name in REFERENCE_MATH})
+        table.update({name: value for name, value in vars(builtins).items()
+                      if isinstance(value, type) and issubclass(value, BaseException)})
+        table.update({"__build_class__": builtins.__build_class__, "__import__": builtins.__import__,
+                      "print": _print_as_value, _PRINT_NAME: _reference_print})
+    else:
+        table = dict(vars(builtins))
+    if allowed is not None:
+        table["__import__"] = _guarded_import(ns, allowed)
     return table
+
+
+class _PrintCalls(ast.NodeTransformer):
+    """`print(...)` called by name runs the reference's print (see `_reference_print`)."""
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id == "print":
+            node.func = ast.copy_location(ast.Name(id=_PRINT_NAME, ctx=ast.Load()), node.func)
+        return node
 
 
 def _capped_str(value, cap: int = LAST_OUTPUT_CAP) -> str:
@@ -506,7 +547,7 @@ def _instrument_last_output(tree: ast.Module) -> ast.Module:
         body.append(ast.copy_location(reset, stmt))
         body += _instrument_block([stmt])
     tree.body = body
-    return ast.fix_missing_locations(tree)
+    return ast.fix_missing_locations(_PrintCalls().visit(tree))
 
 
 def _called_names(node: ast.AST) -> set:
@@ -594,10 +635,11 @@ def _reference_syntax_error(code: str) -> str:
     return "SyntaxError"
 
 
-def _make_namespace(tool_names: list[str], authorized_imports: list[str] | None = None) -> dict:
+def _make_namespace(tool_names: list[str], authorized_imports: list[str] | None = None,
+                    reference: bool = False) -> dict:
     ns: dict = {"__name__": "__main__", "__builtins__": builtins}
-    if authorized_imports is not None:
-        ns["__builtins__"] = _guarded_builtins(ns, authorized_imports)
+    if authorized_imports is not None or reference:
+        ns["__builtins__"] = _user_builtins(ns, authorized_imports, reference)
 
     def final_answer(answer=None):
         """Give the final answer and stop."""
@@ -933,7 +975,8 @@ class Router:
                 except OSError:
                     pass
             state_holder(Conn(theirs.fileno(), sock=theirs), theirs, self.cfg,
-                         _make_namespace(self.tool_names, self.cfg.get("authorized_imports")))
+                         _make_namespace(self.tool_names, self.cfg.get("authorized_imports"),
+                                         bool(self.cfg.get("reference_errors"))))
             os._exit(0)
         theirs.close()
         self.s_pid = pid
