@@ -136,7 +136,9 @@ def test_max_steps_then_the_stuck_call(log_dir):
     assert [m["role"] for m in stuck["messages"]] == ["system", "user"] + ["assistant", "user"] * 2
     assert stuck["messages"][-1]["content"].endswith(
         "None" + "Based on the above, please provide an answer to the following user task:\nWhat is 6 times 7?")
-    assert sample.metadata["final_answer"] == stuck["completion"] == "From the computations the answer is \\boxed{42}."
+    assert sample.metadata["agent"]["generated_answer"] == stuck["completion"] == sample.output.completion
+    assert stuck["completion"] == "From the computations the answer is \\boxed{42}."  # the reference's answer
+    assert sample.metadata["final_answer"] == "42"  # what the project's scorers read
     assert sample.metadata["agent"]["fallback"] is True
     s = stats(sample)
     assert (s["steps"], s["max_steps_hit"]) == (2, 1)

@@ -223,7 +223,7 @@ def test_agent_requests_match_the_reference(case, tmp_path):
             "Call id: call_1\nObservation:\nExecution logs:\n\nRetrieved documents:")
         requests[1]["messages"][-1] = case["calls"][1]["request_body"]["messages"][-1]
     assert_same_requests(case["calls"], requests, case["case"])
-    assert sample.metadata["final_answer"] == case["generated_answer"]
+    assert sample.metadata["agent"]["generated_answer"] == case["generated_answer"]
 
 
 def test_the_openai_server_golden_differs_only_by_its_model_class():
@@ -244,7 +244,7 @@ def test_ftp_prefix_and_prefilled_step_match_the_reference(case, tmp_path):
     [prefix] = case["prefix_memory"].values()
     assert sample.metadata["agent"]["ftp_prefix"] == prefix  # "Thought: " + first paragraph + "\n\n"
     assert_same_requests(case["calls"], requests[1:], case["case"])
-    assert sample.metadata["final_answer"] == case["generated_answer"]
+    assert sample.metadata["agent"]["generated_answer"] == case["generated_answer"]
     # the CoT call: its settings are the agent's; its prompt TEXT comes from tasks._core.prompts.cot_messages
     cot_request, cot_golden = project_request(requests[0]), golden_request(case["cot_call"])
     assert {k: v for k, v in cot_request.items() if k != "messages"} == \
@@ -273,7 +273,7 @@ def test_sag_picks_what_the_reference_picks(case, tmp_path):
                 assert candidate["execution_logs"] == golden_candidate["execution_logs"]
         groups = {g["execution_logs"]: len(g["candidates"]) for g in golden_step["valid_groups_by_logs"]}
         assert step["votes"] == groups
-    assert sample.metadata["final_answer"] == case["generated_answer"]
+    assert sample.metadata["agent"]["generated_answer"] == case["generated_answer"]
     assert sample.metadata["agent"]["reproduction"] is True
 
 

@@ -33,6 +33,7 @@ from inspect_ai.model import (
 from inspect_ai.solver import TaskState
 
 from agentdistill.core import reference_texts, stats
+from agentdistill.core.answers import extract_answer
 from agentdistill.core.paths import TRAIN_INFO_FILE
 from agentdistill.solvers.agent import prompts
 from agentdistill.solvers.agent.parse import ParseError, parse_turn
@@ -315,7 +316,8 @@ def stuck_messages(messages: list[ChatMessage], question: str) -> list[ChatMessa
     return out
 
 
-async def stuck_call(model: Model, state: TaskState, chooser: "ActionChooser", settings: AgentSettings) -> int:
+async def stuck_call(model: Model, state: TaskState, chooser: "ActionChooser", settings: AgentSettings,
+                     domain: str) -> int:
     """Steps ran out: the stuck call; its raw text (first sample, as the reference keeps it) is the answer."""
     messages = stuck_messages(state.messages, state.input_text)
     output = await model.generate(messages, config=chooser.final_config(greedy_config(settings)))
@@ -324,7 +326,10 @@ async def stuck_call(model: Model, state: TaskState, chooser: "ActionChooser", s
         "messages": [{"role": m.role, "content": m.text} for m in messages],
         "completion": answer,
     }
-    state.metadata["final_answer"] = answer
+    # the reference's answer is the raw text (state.output, metadata.agent.generated_answer); the project's scorers
+    # read `final_answer` as an answer, so it is the answer found in that text (the raw text when none is found)
+    state.metadata[AGENT_KEY]["generated_answer"] = answer
+    state.metadata["final_answer"] = extract_answer(answer, domain) or answer
     state.output = ModelOutput.from_content(model=str(model), content=answer)
     return output_tokens(output)
 
@@ -427,12 +432,13 @@ async def _episode(
 
     if final is not None:
         state.metadata["final_answer"] = final.final_answer
+        log["generated_answer"] = final.final_answer
         state.output = ModelOutput.from_content(model=str(model), content=final.final_answer or "")
         log["fallback"] = False
     else:
         stats.record(state, max_steps_hit=1)
         log["fallback"] = True
-        tokens += await stuck_call(model, state, chooser, settings)
+        tokens += await stuck_call(model, state, chooser, settings, domain)
     state.output.usage = ModelUsage(output_tokens=tokens, total_tokens=tokens)
     stats.record(state, tokens_generated=tokens)
     if chooser.samples_candidates:
