@@ -345,7 +345,7 @@ LOOPS = "too many for loops - not running the code to prevent out-of-memory erro
 SIZE_ESTIMATE = "estimate_len() missing 1 required positional argument: 'state'"  # its estimate always failed
 
 
-@pytest.mark.parametrize(("code", "refusal"), [
+CHECK_CASES = [
     ("for i in range(3):\n    for j in range(3):\n        pass", LOOPS),
     ("for i in range(3):\n    x = [j for j in range(i)]", LOOPS),  # a comprehension is a loop level
     ("x = [a for a in range(3) for b in range(2)]", LOOPS),
@@ -358,7 +358,10 @@ SIZE_ESTIMATE = "estimate_len() missing 1 required positional argument: 'state'"
      "Usage of itertools.combinations is blocked as potentially dangerous"),
     ("combinations([1], 1)", None),  # imported in an earlier step: the check did not see it
     ("while True:\n    break", None),
-])
+]
+
+
+@pytest.mark.parametrize(("code", "refusal"), CHECK_CASES, ids=[f"check{i}" for i in range(len(CHECK_CASES))])
 def test_reference_executor_checks_before_running(code, refusal):
     worker = importlib.util.module_from_spec(_WORKER)
     _WORKER.loader.exec_module(worker)
