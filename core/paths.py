@@ -48,3 +48,8 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
 def looks_like_path(name: str) -> bool:
     """A model or data name meant as a local folder (a hub id is exactly `owner/name`)."""
     return name.startswith(("/", ".", "~")) or name.endswith("/") or name.count("/") > 1
+
+
+# Written by `agentdistill train` into every adapter folder it makes: the adapter's provenance (data, base, args).
+# The agent solvers read it to give a distilled student the student prompt it was trained with.
+TRAIN_INFO_FILE = "agentdistill_train.json"

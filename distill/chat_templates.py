@@ -4,8 +4,10 @@ TRL's `assistant_only_loss` trains exactly the characters a template wraps in
 `{% generation %}...{% endgeneration %}`. Most released templates (SmolLM2's among them) have no
 markers, so distillation supplies its own copy of each supported family, rendered token for token
 like the original (checked by `check_template`), with the markers around each assistant turn's
-content plus its end-of-turn token. The role header before it, the newline after it, and every
-system / user / observation turn stay masked.
+content plus its end-of-turn token; every system / user / observation turn stays masked. ChatML
+trains the turn as the paper's collator did for Qwen (its `DataCollatorForCompletionOnlyLMMultiTurn`:
+everything after `<|im_start|>assistant` up to the next user turn): the newline after the role, the
+content, `<|im_end|>` and the newline after it.
 
 Families:
 - `chatml`: `<|im_start|>role\\n...<|im_end|>\\n` (SmolLM2, Qwen2/2.5). The default system block the
@@ -27,9 +29,8 @@ CHATML_TRAINING_TEMPLATE = (
     "{%- for message in messages %}"
     "{%- if loop.first and messages[0]['role'] != 'system' %}{{ DEFAULT_SYSTEM }}{%- endif %}"
     "{%- if message['role'] == 'assistant' %}"
-    "{{- '<|im_start|>assistant\\n' }}"
-    "{%- generation %}{{- message['content'] + '<|im_end|>' }}{%- endgeneration %}"
-    "{{- '\\n' }}"
+    "{{- '<|im_start|>assistant' }}"
+    "{%- generation %}{{- '\\n' + message['content'] + '<|im_end|>\\n' }}{%- endgeneration %}"
     "{%- else %}"
     "{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
     "{%- endif %}"

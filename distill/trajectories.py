@@ -13,21 +13,25 @@ Two steps, also usable apart:
 2. `from-logs`: read the eval logs (files or directories) and write one JSONL record per kept
    sample: `{"messages": [...], "id", "domain", "target", "final_answer", "stats", "provenance"}`.
 
-Agent records: system = the student prompt (`solvers/agent` `system_prompt("student", domain)`),
-user = the question plus the paper's instruction as the teacher saw it, then the teacher's assistant
-turns exactly as logged (thought + code, FTP prefix included) and observations as user turns. CoT
-records keep the logged conversation (the CoT prompt is also the student's prompt at test time).
+Agent records, as the reference's preprocessing (`train_utils/preprocess.py`) builds them: system =
+the student prompt (code_agent.yaml `system_prompt_short`), user = `New task:` + the question + the
+instruction as the teacher saw it, then the teacher's assistant turns exactly as logged (thought +
+code, FTP prefix included) and observations as user turns, the last observation dropped. A run that
+hit max steps adds a second record (`kind: agent_stuck_call`): the stuck call's own messages (its
+system turn kept) and its answer. CoT records keep the logged conversation. Training puts the loss on
+the assistant turns only.
 
-Filters, first matching reason wins: `error` (the sample errored), `parse_error` (a turn failed to
-parse), `max_steps` (steps ran out; the fallback answer does not count), `incorrect` (math: the
-math scorer; factual: the LLM judge when it ran, else `--factual-metric`, exact match by default),
-`no_assistant_turn`. Execution errors are kept (they teach recovery). The same sample found in
-several logs (retries) counts once: the newest non-errored copy.
+Filters (the reference's `filter_agent_trajectories`), first matching reason wins: `error` (the
+sample errored), `parse_error` (a turn failed to parse), `incorrect` (math: the math scorer;
+factual: the LLM judge when it ran, else `--factual-metric`, exact match by default),
+`no_assistant_turn`. Execution errors are kept (they teach recovery), so are runs that hit max steps
+(as in the reference; `--drop-max-steps`, the project's stricter filter, drops them as `max_steps`).
+The same sample found in several logs (retries) counts once: the newest non-errored copy.
 
 GPU teacher (the paper: Qwen2.5-32B-Instruct, greedy; inspect's vLLM provider starts the server):
 
     agentdistill trajectories run --model vllm/Qwen/Qwen2.5-32B-Instruct -M tensor_parallel_size=4 \\
-        --solver agent --ftp --temperature 0 --max-samples 64 \\
+        --solver agent --ftp --max-samples 64 \\
         --model-role grader=openai/gpt-4o-mini-2024-07-18 \\
         --log-dir logs/teacher-agent-ftp --out data/agent_ftp.jsonl
     agentdistill trajectories run --model vllm/Qwen/Qwen2.5-32B-Instruct --solver cot --temperature 0 \\
@@ -91,8 +95,23 @@ def _plain_messages(messages: list[Any]) -> list[dict[str, str]]:
     return out
 
 
-def student_system_prompt(domain: str) -> str:
+def student_system_prompt(domain: str | None = None) -> str:
     return system_prompt("student", domain)
+
+
+def agent_examples(messages: list[dict[str, str]], agent_log: dict[str, Any]) -> list[list[dict[str, str]]]:
+    """The training examples of one agent run: the trajectory under the student prompt (ending on the last assistant
+    turn) and, when the steps ran out, the stuck call with its answer."""
+    body = [m for m in messages if m["role"] != "system"]
+    main = [{"role": "system", "content": student_system_prompt()}, *body]
+    while main and main[-1]["role"] != "assistant":  # nothing after the last turn is trained
+        main.pop()
+    examples = [main]
+    stuck = agent_log.get("stuck_call")
+    if stuck:
+        examples.append([*({"role": m["role"], "content": m["content"]} for m in stuck["messages"]),
+                         {"role": "assistant", "content": stuck["completion"]}])
+    return examples
 
 
 def is_correct(scores: dict[str, Any] | None, factual_metric: str = "em") -> bool | None:
@@ -121,13 +140,15 @@ class Conversion:
     dropped: Counter = field(default_factory=Counter)  # by first failed filter
     failing: Counter = field(default_factory=Counter)  # every failed filter (a sample can fail several)
     duplicates: int = 0
+    kept_samples: int = 0  # a max-steps run gives two records (its stuck call is an example of its own)
     logs: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        total = len(self.records) + sum(self.dropped.values())
+        total = self.kept_samples + sum(self.dropped.values())
         return {
             "samples": total,
-            "kept": len(self.records),
+            "kept": self.kept_samples,
+            "records": len(self.records),
             "dropped": {reason: self.dropped.get(reason, 0) for reason in DROP_REASONS},
             "failing_each_filter": {reason: self.failing.get(reason, 0) for reason in DROP_REASONS},
             "duplicates_skipped": self.duplicates,
@@ -142,7 +163,7 @@ class Conversion:
                 f"(from {len(s['logs'])} log(s)); samples failing each filter: {failing}")
 
 
-def drop_reasons(sample: Any, factual_metric: str = "em") -> list[str]:
+def drop_reasons(sample: Any, factual_metric: str = "em", drop_max_steps: bool = False) -> list[str]:
     """Every filter a logged sample fails, in DROP_REASONS order (empty: keep it)."""
     if getattr(sample, "error", None) or not getattr(sample, "scores", None):
         return ["error"]
@@ -150,7 +171,7 @@ def drop_reasons(sample: Any, factual_metric: str = "em") -> list[str]:
     reasons = []
     if float(stats.get("parse_errors", 0) or 0) > 0:
         reasons.append("parse_error")
-    if float(stats.get("max_steps_hit", 0) or 0) > 0:
+    if drop_max_steps and float(stats.get("max_steps_hit", 0) or 0) > 0:
         reasons.append("max_steps")
     if not is_correct(sample.scores, factual_metric):
         reasons.append("incorrect")
@@ -159,18 +180,26 @@ def drop_reasons(sample: Any, factual_metric: str = "em") -> list[str]:
     return reasons
 
 
-def sample_record(sample: Any, header: Any, log_file: str) -> dict[str, Any]:
-    """The chat record of one kept sample."""
+def sample_records(sample: Any, header: Any, log_file: str) -> list[dict[str, Any]]:
+    """The chat records of one kept sample (an agent run that hit max steps gives two)."""
+    metadata = sample.metadata or {}
+    messages = _plain_messages(sample.messages)
+    if AGENT_KEY not in metadata:
+        while messages and messages[-1]["role"] != "assistant":
+            messages.pop()
+        return [sample_record(sample, header, log_file, messages, "cot")]
+    main, *stuck = agent_examples(messages, metadata.get(AGENT_KEY) or {})
+    records = [sample_record(sample, header, log_file, main, "agent")]
+    records += [sample_record(sample, header, log_file, extra, "agent_stuck_call") for extra in stuck]
+    return records
+
+
+def sample_record(sample: Any, header: Any, log_file: str, messages: list[dict[str, str]],
+                  kind: str) -> dict[str, Any]:
+    """One chat record of a kept sample."""
     metadata = sample.metadata or {}
     domain = metadata.get("domain") or "math"
-    messages = _plain_messages(sample.messages)
-    agent = AGENT_KEY in metadata
-    if agent:
-        # the student prompt replaces the teacher's; the user turn (question + instruction) stays as the teacher saw it
-        body = [m for m in messages if m["role"] != "system"]
-        messages = [{"role": "system", "content": student_system_prompt(domain)}, *body]
-    while messages and messages[-1]["role"] != "assistant":  # nothing after the last turn is trained
-        messages.pop()
+    agent = kind != "cot"
     eval_spec = header.eval
     task_args = dict(eval_spec.task_args or {})
     solver_name = task_args.pop("solver", None) or (eval_spec.solver or None)
@@ -179,8 +208,8 @@ def sample_record(sample: Any, header: Any, log_file: str) -> dict[str, Any]:
         solver_args.update(eval_spec.solver_args)
     return {
         "messages": messages,
-        "id": f"{eval_spec.task}:{sample.id}:{sample.epoch}",
-        "kind": "agent" if agent else "cot",
+        "id": f"{eval_spec.task}:{sample.id}:{sample.epoch}" + (":stuck_call" if kind == "agent_stuck_call" else ""),
+        "kind": kind,
         "domain": domain,
         "target": sample.target,
         "final_answer": metadata.get("final_answer"),
@@ -221,7 +250,7 @@ def log_files(paths: list[str | Path]) -> list[str]:
     return files
 
 
-def convert_logs(paths: list[str | Path], factual_metric: str = "em") -> Conversion:
+def convert_logs(paths: list[str | Path], factual_metric: str = "em", drop_max_steps: bool = False) -> Conversion:
     """Read eval logs and build the filtered records (newest non-errored copy of each sample)."""
     from inspect_ai.log import read_eval_log
 
@@ -239,9 +268,9 @@ def convert_logs(paths: list[str | Path], factual_metric: str = "em") -> Convers
         created = log.eval.created or ""
         for sample in log.samples or []:
             key = (log.eval.task, str(sample.id), int(sample.epoch))
-            reasons = drop_reasons(sample, factual_metric)
+            reasons = drop_reasons(sample, factual_metric, drop_max_steps)
             ok = reasons[:1] != ["error"]
-            entry = (ok, created, reasons if reasons else sample_record(sample, log, file))
+            entry = (ok, created, reasons if reasons else tuple(sample_records(sample, log, file)))
             if key in best:
                 conv.duplicates += 1
                 if (best[key][0], best[key][1]) >= (entry[0], entry[1]):
@@ -253,7 +282,8 @@ def convert_logs(paths: list[str | Path], factual_metric: str = "em") -> Convers
             conv.dropped[outcome[0]] += 1
             conv.failing.update(outcome)
         else:
-            conv.records.append(outcome)
+            conv.kept_samples += 1
+            conv.records.extend(outcome)
     return conv
 
 
@@ -378,7 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--model-role", action="append", help="role=model, e.g. grader=openai/gpt-4o-mini-2024-07-18")
     run.add_argument("--limit", type=int, default=None, help="samples per task")
     run.add_argument("--sample-shuffle", type=int, default=None, help="shuffle seed (stable subset with --limit)")
-    run.add_argument("--temperature", type=float, default=None, help="teacher sampling temperature (the paper: greedy)")
+    run.add_argument("--temperature", type=float, default=None,
+                     help="teacher sampling temperature (the paper: greedy; the agent solvers send 0 by default)")
     run.add_argument("--max-samples", type=int, default=None, help="samples run concurrently")
     run.add_argument("--retry-attempts", type=int, default=3)
     run.add_argument("--retry-wait", type=float, default=10)
@@ -389,6 +420,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--factual-metric", default="em", choices=("em", "cover_em"),
                        help="factual correctness when no judge ran: em, cover_em")
         p.add_argument("--overwrite", action="store_true", help="replace an --out that holds more trajectories")
+        p.add_argument("--drop-max-steps", action="store_true",
+                       help="also drop runs that hit max steps (the project's filter; the reference keeps them)")
     sub.choices["from-logs"].add_argument("logs", nargs="+", help="eval log files or directories")
     return parser
 
@@ -404,7 +437,13 @@ def main(argv: list[str] | None = None) -> int:
         if bad:
             raise InputError(f"--model-role {bad[0]!r}: expected ROLE=MODEL, e.g. grader=openai/gpt-4o-mini-2024-07-18")
         roles = dict(role.split("=", 1) for role in args.model_role or [])
-        extra = {"temperature": args.temperature} if args.temperature is not None else {}
+        solver_args = _kv(args.solver_args)
+        extra = {}
+        if args.temperature is not None:
+            if args.solver.startswith("agent"):  # the agent solvers send their own (greedy: 0, the reference's)
+                solver_args.setdefault("temperature", args.temperature)
+            else:
+                extra["temperature"] = args.temperature
         ok = run_teacher(
             model=args.model,
             tasks=[t.strip() for t in args.tasks.split(",") if t.strip()],
@@ -412,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
             solver=args.solver,
             ftp=args.ftp,
             max_steps=args.max_steps,
-            solver_args=_kv(args.solver_args),
+            solver_args=solver_args,
             task_args=_kv(args.task_args),
             model_args=_kv(args.model_args),
             model_roles=roles or None,
@@ -429,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
         logs = [args.log_dir]
     else:
         ok, logs = True, args.logs
-    finish(convert_logs(logs, args.factual_metric), args.out, overwrite=args.overwrite)
+    finish(convert_logs(logs, args.factual_metric, args.drop_max_steps), args.out, overwrite=args.overwrite)
     return 0 if ok else 1
 
 

@@ -80,8 +80,9 @@ def _trained(tokenizer, tmp_path: Path, records=None):
     return list(row["input_ids"]), list(row["labels"]), family
 
 
-@pytest.mark.parametrize("fmt,end", [("chatml", "<|im_end|>"), ("llama3", "<|eot_id|>")])
-def test_only_assistant_turns_and_end_token_are_trained(fmt, end, request, tmp_path):
+# chatml: what the paper's collator trained for Qwen (newline after the role, content, end token, newline)
+@pytest.mark.parametrize("fmt,start,end", [("chatml", "\n", "<|im_end|>\n"), ("llama3", "", "<|eot_id|>")])
+def test_only_assistant_turns_and_end_token_are_trained(fmt, start, end, request, tmp_path):
     tok = request.getfixturevalue(f"{fmt}_tokenizer")
     original = tok.chat_template
     input_ids, labels, family = _trained(tok, tmp_path)
@@ -90,7 +91,7 @@ def test_only_assistant_turns_and_end_token_are_trained(fmt, end, request, tmp_p
     assert tok.decode(input_ids) == tok.apply_chat_template(TRAJECTORY, chat_template=original, tokenize=False)
     spans = ct.masked_spans(tok, input_ids, [int(label != -100) for label in labels])
     print(f"\n[{fmt}] trained spans:\n" + "\n---\n".join(spans))
-    assert spans == [content + end for content in ASSISTANT]
+    assert spans == [start + content + end for content in ASSISTANT]
     # every trained position's label is its own token; nothing of system, user or observations is trained
     assert all(label in (-100, tok_id) for label, tok_id in zip(labels, input_ids))
     masked_text = tok.decode([t for t, label in zip(input_ids, labels) if label == -100])
@@ -106,7 +107,7 @@ def test_chatml_default_system_prompt_is_reproduced(chatml_tokenizer):
     ours = chatml_tokenizer.apply_chat_template(convo, chat_template=template, tokenize=False)
     theirs = chatml_tokenizer.apply_chat_template(convo, tokenize=False)
     assert family == "chatml" and ours == theirs and "You are a helpful AI assistant named SmolLM" in ours
-    assert ct.assistant_spans(chatml_tokenizer, convo, template) == [c + "<|im_end|>" for c in ASSISTANT]
+    assert ct.assistant_spans(chatml_tokenizer, convo, template) == ["\n" + c + "<|im_end|>\n" for c in ASSISTANT]
 
 
 def test_unsupported_template_is_refused(chatml_tokenizer):
@@ -117,8 +118,8 @@ def test_unsupported_template_is_refused(chatml_tokenizer):
 
 def test_template_that_drops_the_end_token_is_refused(chatml_tokenizer):
     no_end = ct.CHATML_TRAINING_TEMPLATE.replace("DEFAULT_SYSTEM", '""').replace(
-        "{%- generation %}{{- message['content'] + '<|im_end|>' }}{%- endgeneration %}",
-        "{%- generation %}{{- message['content'] }}{%- endgeneration %}{{- '<|im_end|>' }}",
+        "{%- generation %}{{- '\\n' + message['content'] + '<|im_end|>\\n' }}{%- endgeneration %}",
+        "{%- generation %}{{- '\\n' + message['content'] }}{%- endgeneration %}{{- '<|im_end|>\\n' }}",
     )
     with pytest.raises(ct.TemplateError, match="end-of-turn"):
         ct.check_template(chatml_tokenizer, no_end, no_end)

@@ -29,7 +29,7 @@ def script(second_run: bool) -> dict:
         # hard-1: an execution error, recovery, the right answer -> kept (errors teach recovery)
         {"match_any": r"62 can be", "turn": 0, "reply": code("print(1/0)", "SECOND RUN" if second_run else "I divide.")},
         {"match_any": r"62 can be", "reply": code('final_answer("4")', "The base is 4.")},
-        # hard-2: never answers -> max steps -> dropped: max_steps
+        # hard-2: never answers -> max steps, then a wrong stuck-call answer -> dropped: incorrect
         {"match_any": r"frac\{5\}\{9\}", "reply": code("print(1)", "Still thinking.")},
         # hard-3: a wrong answer -> dropped: incorrect
         {"match_any": r"2\(x\^2", "reply": code('final_answer("0")', "It is zero.")},
@@ -65,10 +65,12 @@ def test_teacher_run_filters_and_resume(tmp_path, capsys):
 
     summary = tj.finish(tj.convert_logs([tmp_path / "logs"]), out)
     assert summary["kept"] == 1
-    assert summary["dropped"] == {"error": 1, "parse_error": 1, "max_steps": 1, "incorrect": 1, "no_assistant_turn": 0}
-    # hard-2 also ends with a wrong fallback answer: it fails two filters
-    assert summary["failing_each_filter"] == {"error": 1, "parse_error": 1, "max_steps": 1, "incorrect": 2, "no_assistant_turn": 0}
-    assert "kept 1 of 5 samples; dropped (first failed filter): error 1, parse_error 1, max_steps 1, incorrect 1" in capsys.readouterr().out
+    # max steps is no drop reason by default (the reference keeps such runs when correct)
+    assert summary["dropped"] == {"error": 1, "parse_error": 1, "max_steps": 0, "incorrect": 2, "no_assistant_turn": 0}
+    assert summary["failing_each_filter"] == {"error": 1, "parse_error": 1, "max_steps": 0, "incorrect": 2, "no_assistant_turn": 0}
+    assert "kept 1 of 5 samples; dropped (first failed filter): error 1, parse_error 1, max_steps 0, incorrect 2" in capsys.readouterr().out
+    strict = tj.convert_logs([tmp_path / "logs"], drop_max_steps=True).summary()
+    assert strict["dropped"]["max_steps"] == 1 and strict["failing_each_filter"]["incorrect"] == 2
     first = by_sample(out)
     assert set(first) == {"hard-1"}
 
@@ -93,9 +95,11 @@ def test_teacher_run_filters_and_resume(tmp_path, capsys):
     roles = [m["role"] for m in rec["messages"]]
     assert roles == ["system", "user", "assistant", "user", "assistant"]
     assert rec["messages"][0]["content"] == system_prompt("student", "math") != system_prompt("teacher", "math")
-    assert "62 can be" in rec["messages"][1]["content"] and "final_answer" in rec["messages"][1]["content"]
+    assert rec["messages"][1]["content"].startswith("New task:\n") and "62 can be" in rec["messages"][1]["content"]
+    assert "IMPORTANT: Always provide a 'Thought:' sequence" in rec["messages"][1]["content"]
     assert rec["messages"][2]["content"] == "Thought: I divide.\nCode:\n```py\nprint(1/0)\n```<end_code>"
-    assert rec["messages"][3]["content"].startswith("Observation:") and "ZeroDivisionError" in rec["messages"][3]["content"]
+    assert rec["messages"][3]["content"].startswith("Call id: call_1\nError:\nCode execution failed at line")
+    assert "ZeroDivisionError" in rec["messages"][3]["content"]
     assert rec["messages"][4]["content"].endswith('final_answer("4")\n```<end_code>')
     prov = rec["provenance"]
     assert prov["teacher"] == "scripted/teacher" and prov["task"] == "math_train" and prov["solver"] == "agent"

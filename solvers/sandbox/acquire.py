@@ -30,10 +30,11 @@ async def interpreter_for_sample(tools: dict[str, Tool] | None = None, **config:
     interp: Interpreter | None = getattr(env, _ATTR, None)
     if interp is not None and not interp.closed:
         missing = set(tools or {}) - set(interp.tools)
-        if not missing:
+        same_config = all(interp.config.get(key) == value for key, value in config.items() if value is not None)
+        if not missing and same_config:
             interp.tools.update(tools or {})
             return interp
-        await interp.close()  # new tool names need a fresh namespace
+        await interp.close()  # new tool names or settings need a fresh namespace
     interp = await open_interpreter(env, tools, **config)
     setattr(env, _ATTR, interp)
     return interp
@@ -49,11 +50,12 @@ _OWNED_INTERP = "_agentdistill_agent_owned_interpreter"
 _warned_no_sandbox = False
 
 
-async def acquire_interpreter(tools: dict[str, Tool]) -> Interpreter:
-    """The sample's interpreter in the task's sandbox; with no sandbox configured, a bwrap one owned by the episode."""
+async def acquire_interpreter(tools: dict[str, Tool], **config: Any) -> Interpreter:
+    """The sample's interpreter in the task's sandbox; with no sandbox configured, a bwrap one owned by the episode.
+    `config`: worker settings (e.g. `authorized_imports`, `reference_errors`)."""
     global _warned_no_sandbox
     try:
-        return await interpreter_for_sample(tools)
+        return await interpreter_for_sample(tools, **config)
     except SandboxError:
         # inspect hands solvers its event-logging proxy around the environment; open the worker in the environment
         # itself, owned (closed) by this episode
@@ -61,7 +63,7 @@ async def acquire_interpreter(tools: dict[str, Tool]) -> Interpreter:
         inner = unwrap_sandbox(env)
         if inner is env:
             raise
-        interp = await open_interpreter(inner, tools)
+        interp = await open_interpreter(inner, tools, **config)
         setattr(interp, _OWNED_INTERP, True)
         return interp
     except ProcessLookupError:  # inspect: no sandbox environment for this sample
@@ -71,7 +73,7 @@ async def acquire_interpreter(tools: dict[str, Tool]) -> Interpreter:
         owned = BwrapSandbox()
         await owned.start()
         try:
-            interp = await open_interpreter(owned, tools)
+            interp = await open_interpreter(owned, tools, **config)
         except BaseException:
             await owned.stop()
             raise

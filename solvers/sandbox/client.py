@@ -52,6 +52,8 @@ class ExecResult:
     committable: bool = True  # ran to the end and is alive: commit() can make its state the current one
     tool_calls: dict[str, int] = field(default_factory=dict)  # host tools this candidate called, counted on the host
     notice: str | None = None  # e.g. "the interpreter was restarted and its variables are lost"
+    last_output: str | None = None  # with reference_errors: str() of the reference's "last output" (capped)
+    refused_before_running: bool = False  # with reference_errors: a check before running refused the code
 
     @classmethod
     def from_wire(cls, data: dict) -> "ExecResult":

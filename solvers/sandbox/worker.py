@@ -30,6 +30,7 @@ import errno
 import gc
 import json
 import linecache
+import math
 import os
 import random
 import resource
@@ -65,7 +66,13 @@ DEFAULTS = {
     "value_cap": 8192,  # characters kept of the last expression's repr
     "workdir": None,
     "prefork": True,  # after commit/discard, fork spares for the next request from the (new) state
+    # The paper's code executor, reproduced (the agent solvers' default; None/False: plain CPython):
+    "authorized_imports": None,  # module allow-list of the user's own imports (a module or a parent of it listed)
+    "reference_errors": False,  # errors as "Code execution failed at line '...' due to: ..." + the reference's
+    # "last output" (the value of the last top-level statement, also of assignments and loops)
 }
+LAST_OUTPUT_CAP = 20000  # the reference's truncate_content: head and tail halves around a note
+PRINT_OUTPUTS_CAP = 50000  # the same for the print outputs (its executor's DEFAULT_MAX_LEN_OUTPUT)
 
 
 # ----------------------------------------------------------------------------------------------------- framing
@@ -313,7 +320,7 @@ class _Candidate:
 
     def run(self, code: str, timeout: float) -> dict:
         _Candidate.timeout = timeout
-        value = error = None
+        value = error = last_output = None
         timed_out = False
         t0 = time.perf_counter()
         signal.signal(signal.SIGALRM, self._on_alarm)
@@ -322,9 +329,19 @@ class _Candidate:
         except SyntaxError as e:
             error = "".join(traceback.format_exception_only(type(e), e)).rstrip()
             tree = None
+        reference = bool(self.cfg.get("reference_errors"))
+        top: list = []
+        if tree is None and reference:
+            error = _reference_syntax_error(code)
+        precheck = _reference_precheck(tree) if reference and tree is not None else None
+        if precheck is not None:
+            error, tree = precheck, None
         if tree is not None:
             last = None
-            if tree.body and isinstance(tree.body[-1], ast.Expr):
+            top = list(tree.body)
+            if reference:
+                tree = _instrument_last_output(tree)
+            elif tree.body and isinstance(tree.body[-1], ast.Expr):
                 last = ast.Expression(tree.body.pop().value)
             lines = code.splitlines(True)
             linecache.cache[USER_FILENAME] = (len(code), None, lines, USER_FILENAME)
@@ -341,12 +358,21 @@ class _Candidate:
             except BaseException as e:  # noqa: BLE001  (user code: everything is reported)
                 timed_out = isinstance(e, ExecutionTimeout)
                 try:
-                    error = _format_user_error(e)
+                    if reference and not timed_out:
+                        error = _reference_error(e, code, top)
+                    else:
+                        error = _format_user_error(e)
                 except BaseException:  # noqa: BLE001
                     error = f"{type(e).__name__}: (unprintable error)"
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 _Candidate.in_user_code = False
+            if reference:
+                last_value = self.ns.pop(_LAST_NAME, None)
+                self.ns.pop(_LAST_NAME + "v", None)
+                self.ns.pop(_LAST_NAME + "a", None)
+                if not self.final_called:
+                    last_output = _capped_str(last_value)
         if os.getpid() != self.pid:  # a fork made by the user's code finished: never report twice
             os._exit(0)
         final = None
@@ -359,6 +385,8 @@ class _Candidate:
                     final = str(final)
                 except BaseException:  # noqa: BLE001
                     final = "<unprintable>"
+        if self.final_called:
+            last_output = _capped_str(self.final_value)
         cap = int(self.cfg["value_cap"])
         if value is not None and len(value) > cap:
             value = value[:cap] + f"... [repr truncated: {len(value)} characters]"
@@ -370,7 +398,8 @@ class _Candidate:
         return {
             "op": "done", "value": value, "error": error, "timed_out": timed_out,
             "wall_ms": (time.perf_counter() - t0) * 1000.0,
-            "final_answer_called": self.final_called, "final_answer": final,
+            "final_answer_called": self.final_called, "final_answer": final, "last_output": last_output,
+            "refused_before_running": precheck is not None,
         }
 
 
@@ -384,8 +413,235 @@ def _format_user_error(e: BaseException) -> str:
     return "Traceback (most recent call last):\n" + "".join(traceback.format_list(frames)) + text
 
 
-def _make_namespace(tool_names: list[str]) -> dict:
+# ------------------------------------------------------------------- the paper's executor, as its users saw it
+class InterpreterError(ImportError):
+    """An import outside the allow-list (named as the reference's executor names its errors)."""
+
+
+_LAST_NAME = "_agentdistill_last_output_"
+
+
+def _module_authorized(name: str, allowed: list[str]) -> bool:
+    parts = name.split(".")
+    return any(".".join(parts[:i]) in allowed for i in range(1, len(parts) + 1))
+
+
+def _guarded_import(ns: dict, allowed: list[str]):
+    """An __import__ that refuses the user's own imports outside the allow-list (library code imports freely: its
+    modules keep the real builtins). The listed order is a set's, as in the reference's message."""
+    real_import = builtins.__import__
+    shown = str(list(set(allowed)))
+
+    def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
+        if globals is ns and (level or not _module_authorized(name, allowed)):
+            kind = "Import from" if level or fromlist else "Import of"
+            raise InterpreterError(f"{kind} {name} is not allowed. Authorized imports are: {shown}")
+        return real_import(name, globals, locals, fromlist, level)
+
+    return guarded_import
+
+
+# The only builtins the reference's interpreter offered (its BASE_PYTHON_TOOLS, math functions included, without an
+# import), plus every exception class. Anything else (open, repr, globals, super, ...) was "not permitted".
+REFERENCE_BUILTINS = ("isinstance", "range", "float", "int", "bool", "str", "set", "list", "dict", "tuple", "round",
+                      "pow", "len", "sum", "max", "min", "abs", "enumerate", "zip", "reversed", "sorted", "all", "any",
+                      "map", "filter", "ord", "chr", "next", "iter", "divmod", "callable", "getattr", "hasattr",
+                      "setattr", "issubclass", "type", "complex")
+REFERENCE_MATH = ("ceil", "floor", "log", "exp", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "degrees",
+                  "radians", "sqrt")
+_PRINT_NAME = "_agentdistill_print_"
+
+
+def _reference_print(*args, **_ignored):
+    """The reference's print: arguments joined by a space and a newline; sep, end and file were ignored."""
+    sys.stdout.write(" ".join(map(str, args)) + "\n")
+
+
+def _print_as_value(*args, **kwargs):
+    """`print` used as a value (map(print, ...)) was the reference's no-op stand-in."""
+    return None
+
+
+def _user_builtins(ns: dict, allowed: list[str] | None, reference: bool) -> dict:
+    if reference:
+        table = {name: getattr(builtins, name) for name in REFERENCE_BUILTINS}
+        table.update({name: getattr(math, name) for name in REFERENCE_MATH})
+        table.update({name: value for name, value in vars(builtins).items()
+                      if isinstance(value, type) and issubclass(value, BaseException)})
+        table.update({"__build_class__": builtins.__build_class__, "__import__": builtins.__import__,
+                      "print": _print_as_value, _PRINT_NAME: _reference_print})
+    else:
+        table = dict(vars(builtins))
+    if allowed is not None:
+        table["__import__"] = _guarded_import(ns, allowed)
+    return table
+
+
+class _PrintCalls(ast.NodeTransformer):
+    """`print(...)` called by name runs the reference's print (see `_reference_print`)."""
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id == "print":
+            node.func = ast.copy_location(ast.Name(id=_PRINT_NAME, ctx=ast.Load()), node.func)
+        return node
+
+
+def _capped_str(value, cap: int = LAST_OUTPUT_CAP) -> str:
+    try:
+        text = str(value)
+    except BaseException:  # noqa: BLE001
+        text = "<unprintable>"
+    if len(text) <= cap:
+        return text
+    half = cap // 2
+    return text[:half] + f"\n..._This content has been truncated to stay below {cap} characters_...\n" + text[-half:]
+
+
+def _capture(value_node: ast.expr, like: ast.AST) -> list:
+    """`_last = <value>` when the value is not None (the reference keeps a block's last non-None line value)."""
+    tmp = ast.Name(id=_LAST_NAME + "v", ctx=ast.Store())
+    assign = ast.Assign(targets=[tmp], value=value_node)
+    test = ast.Compare(left=ast.Name(id=_LAST_NAME + "v", ctx=ast.Load()), ops=[ast.IsNot()],
+                       comparators=[ast.Constant(value=None)])
+    keep = ast.If(test=test, body=[ast.Assign(targets=[ast.Name(id=_LAST_NAME, ctx=ast.Store())],
+                                              value=ast.Name(id=_LAST_NAME + "v", ctx=ast.Load()))], orelse=[])
+    out = [assign, keep, ast.Delete(targets=[ast.Name(id=_LAST_NAME + "v", ctx=ast.Del())])]
+    for node in out:
+        ast.copy_location(node, like)
+    return out
+
+
+def _instrument_block(body: list) -> list:
+    out: list = []
+    for stmt in body:
+        if isinstance(stmt, ast.Expr):
+            out += _capture(stmt.value, stmt)
+        elif isinstance(stmt, ast.Assign):
+            tmp = ast.copy_location(ast.Name(id=_LAST_NAME + "a", ctx=ast.Store()), stmt)
+            out.append(ast.copy_location(ast.Assign(targets=[tmp], value=stmt.value), stmt))
+            out.append(ast.copy_location(
+                ast.Assign(targets=stmt.targets, value=ast.Name(id=_LAST_NAME + "a", ctx=ast.Load())), stmt))
+            out += _capture(ast.Name(id=_LAST_NAME + "a", ctx=ast.Load()), stmt)
+        elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+            out.append(stmt)
+            out += _capture(ast.Name(id=stmt.target.id, ctx=ast.Load()), stmt)
+        elif isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
+            out.append(stmt)
+            out += _capture(ast.Name(id=stmt.name, ctx=ast.Load()), stmt)
+        elif isinstance(stmt, ast.For):
+            stmt.body = _instrument_block(stmt.body)
+            out.append(stmt)
+        elif isinstance(stmt, ast.If):
+            stmt.body = _instrument_block(stmt.body)
+            stmt.orelse = _instrument_block(stmt.orelse)
+            out.append(stmt)
+        else:  # while, try, with, import, ...: no value in the reference
+            out.append(stmt)
+    return out
+
+
+def _instrument_last_output(tree: ast.Module) -> ast.Module:
+    """Each top-level statement resets the last output to None, then records its value as the reference does."""
+    body: list = []
+    for stmt in tree.body:
+        reset = ast.Assign(targets=[ast.Name(id=_LAST_NAME, ctx=ast.Store())], value=ast.Constant(value=None))
+        body.append(ast.copy_location(reset, stmt))
+        body += _instrument_block([stmt])
+    tree.body = body
+    return ast.fix_missing_locations(_PrintCalls().visit(tree))
+
+
+def _called_names(node: ast.AST) -> set:
+    return {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+
+
+def _reference_error(e: BaseException, code: str, top: list) -> str:
+    """`Code execution failed at line '<top-level statement>' due to: <type>: <message>`."""
+    name, message = type(e).__name__, str(e)
+    frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == USER_FILENAME]
+    node = None
+    if frames and frames[0].lineno is not None:
+        line = frames[0].lineno
+        node = next((n for n in top if n.lineno <= line <= (n.end_lineno or n.lineno)), None)
+    if isinstance(e, NameError) and getattr(e, "name", None):
+        name = "InterpreterError"
+        if node is not None and e.name in _called_names(node):
+            message = ("It is not permitted to evaluate other functions than the provided tools or functions "
+                       f"defined/imported in previous code (tried to execute {e.name}).")
+        else:
+            message = f"The variable `{e.name}` is not defined."
+    if node is None:
+        return f"{name}: {message}"
+    return f"Code execution failed at line '{ast.get_source_segment(code, node)}' due to: {name}: {message}"
+
+
+def _loop_depth(node: ast.AST, depth: int = 0) -> int:
+    """Nesting of for/while loops, a comprehension counting one level per generator (the reference's count)."""
+    deepest = depth
+    if isinstance(node, (ast.For, ast.While, ast.AsyncFor)):
+        depth += 1
+        deepest = depth
+    if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        deepest = max(deepest, depth + len(node.generators))
+    for child in ast.iter_child_nodes(node):
+        deepest = max(deepest, _loop_depth(child, depth))
+    return deepest
+
+
+_REFUSED_ITERTOOLS = ("product", "permutations", "combinations", "combinations_with_replacement")
+
+
+def _reference_precheck(tree: ast.Module) -> str | None:
+    """The checks the reference's executor made before running anything, with their texts: more than one level of
+    loops, and calls of itertools' combinatorial generators (its size estimate always failed with a TypeError for
+    product/permutations with arguments; combinations were refused outright)."""
+    if _loop_depth(tree) > 1:
+        return "too many for loops - not running the code to prevent out-of-memory error"
+    imported: dict = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                imported[alias.asname or alias.name] = alias.name
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                imported[alias.asname or alias.name] = f"{node.module or ''}.{alias.name}"
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            module, attr = imported.get(func.value.id, func.value.id), func.attr
+        elif isinstance(func, ast.Name):
+            full = imported.get(func.id)
+            module, attr = full.rsplit(".", 1) if full and "." in full else ("", func.id)
+        else:
+            continue
+        if module != "itertools" or attr not in _REFUSED_ITERTOOLS:
+            continue
+        name = f"{module}.{attr}"
+        if attr in ("product", "permutations"):
+            if not node.args:
+                return f"{name} missing iterable \u2014 blocking for safety"
+            return "estimate_len() missing 1 required positional argument: 'state'"
+        return f"Usage of {name} is blocked as potentially dangerous"
+    return None
+
+
+def _reference_syntax_error(code: str) -> str:
+    try:
+        ast.parse(code)
+    except SyntaxError as e:
+        return (f"Code parsing failed on line {e.lineno} due to: {type(e).__name__}\n{e.text}"
+                f"{' ' * (e.offset or 0)}^\nError: {str(e)}")
+    return "SyntaxError"
+
+
+def _make_namespace(tool_names: list[str], authorized_imports: list[str] | None = None,
+                    reference: bool = False) -> dict:
     ns: dict = {"__name__": "__main__", "__builtins__": builtins}
+    if authorized_imports is not None or reference:
+        ns["__builtins__"] = _user_builtins(ns, authorized_imports, reference)
 
     def final_answer(answer=None):
         """Give the final answer and stop."""
@@ -720,7 +976,9 @@ class Router:
                     os.chdir(self.cfg["workdir"])
                 except OSError:
                     pass
-            state_holder(Conn(theirs.fileno(), sock=theirs), theirs, self.cfg, _make_namespace(self.tool_names))
+            state_holder(Conn(theirs.fileno(), sock=theirs), theirs, self.cfg,
+                         _make_namespace(self.tool_names, self.cfg.get("authorized_imports"),
+                                         bool(self.cfg.get("reference_errors"))))
             os._exit(0)
         theirs.close()
         self.s_pid = pid
@@ -974,6 +1232,8 @@ class Router:
         cap = int(self.cfg["output_cap"])
         r = dict(c.result or {})
         stdout, t1 = _cap_text(bytes(c.bufs[c.out]), c.totals[c.out], cap)
+        if self.cfg.get("reference_errors") and not t1:  # the reference cut print outputs to head + tail
+            stdout = _capped_str(stdout, PRINT_OUTPUTS_CAP)
         stderr, t2 = _cap_text(bytes(c.bufs[c.err]), c.totals[c.err], cap)
         committable = c.alive and "op" in r and not r.get("timed_out")  # ran to the end and reported
         return {
@@ -981,7 +1241,8 @@ class Router:
             "wall_ms": r.get("wall_ms", (time.monotonic() - c.start) * 1000.0),
             "truncated": t1 or t2, "final_answer_called": bool(r.get("final_answer_called")),
             "final_answer": r.get("final_answer"), "timed_out": bool(r.get("timed_out")),
-            "committable": committable,
+            "committable": committable, "last_output": r.get("last_output"),
+            "refused_before_running": bool(r.get("refused_before_running")),
         }
 
     def op_commit(self, req: dict) -> dict:

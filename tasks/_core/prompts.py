@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from inspect_ai.model import ChatMessage, ChatMessageSystem, ChatMessageUser
 
-from agentdistill.core.reference_text import reference_yaml
+from agentdistill.core.reference import reference_yaml
 
 # Verbatim: its last line ends with a space ("...the following question: "), and the question follows it in the
 # next turn, not on that line.

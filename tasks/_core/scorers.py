@@ -48,7 +48,7 @@ from agentdistill.core.errors import InputError
 from agentdistill.core.inspect_compat import active_sample
 from agentdistill.core.stats import STAT_KEYS
 from agentdistill.core.answers import cover_em, exact_match, extract_answer, math_equal, token_f1
-from agentdistill.core.reference_text import reference_text
+from agentdistill.core.reference import reference_text
 
 logger = logging.getLogger(__name__)
 
