@@ -1,25 +1,34 @@
-"""Symbolic equality worker: a separate process so a hanging simplification can be killed.
+"""Symbolic equality worker: a separate process so a hanging parse or simplification can be killed.
 
-Protocol (one JSON object per line on stdin/stdout): request `{"a": str, "b": str}` with
-two sympy-syntax expressions (already converted from LaTeX and sanitised by the parent,
-see answers._to_sympy_syntax), answer `{"eq": bool}`. Prints `{"ready": true}` once
-sympy is imported. Exits on EOF and (Linux) when the parent dies.
+Protocol (one JSON object per line on stdin/stdout), answer `{"eq": bool}`; prints `{"ready": true}` once its
+libraries are imported; exits on EOF and (Linux) when the parent dies. Requests:
+- `{"op": "leaf", "p": side, "g": side}`, side = `{"latex": str}` or `{"py": str}`: the project grader's check of
+  two answers no structural rule decided (math_equiv): math-verify parses LaTeX (its own timeouts off: this process
+  is the bound), sympy's `parse_expr` parses the sanitised plain form; numbers follow `numeric_policy`.
+- `{"op": "paper", "a": str, "b": str}`: the reference grader's `symbolic_equal` decisions (paper_grader).
+- `{"a": str, "b": str}` (no op): symbolic equality of two sanitised sympy-syntax expressions.
 
-Run as a script (`python _sympy_worker.py`); it imports nothing from the package.
+Run as a script; it imports nothing from the package (`numeric_policy` is read from this folder).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 import sys
+from fractions import Fraction
 
-# The only names an expression may use besides single-letter symbols: no builtins, no
-# sympify/S with strings (the parent also rejects quotes, dots after letters and `__`).
+# The only names a plain expression may use besides single-letter symbols: no builtins, no sympify/S with strings
+# (the parent also rejects quotes, dots after letters and `__`).
 ALLOWED_NAMES = (
     "sqrt", "pi", "oo", "E", "I", "sin", "cos", "tan", "cot", "sec", "csc", "asin", "acos",
     "atan", "log", "exp", "Abs", "binomial", "factorial", "floor", "ceiling", "Eq",
     "Integer", "Float", "Rational", "Symbol", "Function",
 )
+# what the paper grader's parse_expr may see: the reference calls sympy's parse_expr (an eval) on model output;
+# the same decisions for every answer that is maths, but never code
+_UNSAFE_PY = re.compile(r"__|\bimport\b|\blambda\b|\bexec\b|\beval\b|\bopen\b|[\"'`;@]|[A-Za-z_]\s*\.\s*[A-Za-z_]")
 
 
 def _die_with_parent() -> None:
@@ -35,6 +44,7 @@ def _die_with_parent() -> None:
 
 def main() -> int:
     _die_with_parent()
+    logging.disable(logging.CRITICAL)  # math-verify warns on every parse without its signal timeout
     import sympy
     from sympy.parsing.sympy_parser import (
         convert_xor,
@@ -43,36 +53,124 @@ def main() -> int:
         standard_transformations,
     )
 
+    from numeric_policy import values_equal
+
     transformations = standard_transformations + (implicit_multiplication_application, convert_xor)
     namespace = {name: getattr(sympy, name) for name in ALLOWED_NAMES}
     namespace["__builtins__"] = {}
 
-    def parse(text: str):
+    def parse_py(text: str):
         if "=" in text:
             left, _, right = text.partition("=")
-            return parse_expr(left, global_dict=dict(namespace), transformations=transformations) - parse_expr(
-                right, global_dict=dict(namespace), transformations=transformations
-            ), True
-        return parse_expr(text, global_dict=dict(namespace), transformations=transformations), False
+            return sympy.Eq(
+                parse_expr(left, global_dict=dict(namespace), transformations=transformations),
+                parse_expr(right, global_dict=dict(namespace), transformations=transformations),
+                evaluate=False,
+            )
+        return parse_expr(text, global_dict=dict(namespace), transformations=transformations)
 
-    def numeric_close(x, y) -> bool:
-        try:
-            xv, yv = complex(sympy.N(x, 30)), complex(sympy.N(y, 30))
-        except Exception:
+    # ------------------------------------------------------------------ legacy: two sympy-syntax expressions
+    def legacy_equal(a: str, b: str) -> bool:
+        x, y = parse_py(a), parse_py(b)
+        if isinstance(x, sympy.Equality) != isinstance(y, sympy.Equality):
             return False
-        scale = max(abs(xv), abs(yv))
-        return abs(xv - yv) <= 1e-4 * scale or abs(xv - yv) < 1e-12
+        if isinstance(x, sympy.Equality):
+            dx, dy = x.lhs - x.rhs, y.lhs - y.rhs
+            return any(sympy.simplify(d) == 0 for d in (dx - dy, dx + dy))
+        return _same_value(x, y)
 
-    def equal(a: str, b: str) -> bool:
-        x, x_eq = parse(a)
-        y, y_eq = parse(b)
-        if x_eq != y_eq:
+    # ------------------------------------------------------------------ project grader leaf
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
+
+    latex_config = [LatexExtractionConfig(), ExprExtractionConfig()]
+
+    def parse_side(side: dict):
+        if "py" in side:
+            return parse_py(str(side["py"]))
+        found = parse("$" + str(side["latex"]) + "$", latex_config, parsing_timeout=None)
+        return found[0] if found and isinstance(found[0], (sympy.Basic, sympy.MatrixBase)) else None
+
+    def as_fraction(value) -> Fraction | None:
+        if isinstance(value, sympy.Rational):
+            return Fraction(int(value.p), int(value.q))
+        number = sympy.N(value, 40)
+        if not number.is_real:
+            return None
+        return Fraction(str(sympy.Float(number, 40)))
+
+    def _same_value(x, y) -> bool:
+        """Numbers by numeric_policy (decimals only within tolerance); expressions symbolically."""
+        if not isinstance(x, sympy.Expr) or not isinstance(y, sympy.Expr):
             return False
-        if not x_eq and not x.free_symbols and not y.free_symbols:
-            return numeric_close(x, y)
-        for diff in [x - y] + ([x + y] if x_eq else []):
-            if sympy.simplify(diff) == 0:
+        if x.free_symbols or y.free_symbols:
+            return sympy.simplify(x - y) == 0
+        if any(v.has(sympy.oo, sympy.zoo, sympy.nan) for v in (x, y)):
+            return x == y  # infinities: no arithmetic on them
+        x_decimal, y_decimal = x.has(sympy.Float), y.has(sympy.Float)
+        if not x_decimal and not y_decimal:
+            if x == y or sympy.simplify(x - y) == 0:
                 return True
+            # equal radicals simplify cannot prove: equal to 60 digits and not both rational (then exact)
+            if isinstance(x, sympy.Rational) and isinstance(y, sympy.Rational):
+                return False
+            diff = sympy.N(x - y, 60)
+            scale = max(abs(sympy.N(x, 60)), abs(sympy.N(y, 60)), 1)
+            return bool(diff.is_number and abs(diff) <= scale * sympy.Float("1e-50"))
+        fx, fy = as_fraction(x), as_fraction(y)
+        if fx is None or fy is None:
+            return False
+        return values_equal(fx, fy, x_decimal, y_decimal)
+
+    def leaf_equal(pred_side: dict, gold_side: dict) -> bool:
+        pred, gold = parse_side(pred_side), parse_side(gold_side)
+        if pred is None or gold is None:
+            return False
+        if isinstance(pred, sympy.Expr) and isinstance(gold, sympy.Expr) and not pred.free_symbols and not gold.free_symbols:
+            return _same_value(pred, gold)  # numbers: the project's tolerance, not math-verify's rounding
+        if verify(gold, pred, timeout_seconds=None):
+            return True
+        return _same_value(pred, gold)
+
+    # ------------------------------------------------------------------ the reference grader's symbolic_equal
+    from latex2sympy2_extended import latex2sympy
+    from sympy.parsing.latex import parse_latex
+
+    def paper_parse_expr(text: str):
+        if _UNSAFE_PY.search(text):
+            raise ValueError("not an expression")
+        return parse_expr(text)
+
+    def paper_parse(text: str):
+        # the reference tries each parser on the text with `\\` made `\`, then on the text as it is
+        for parser in (parse_latex, paper_parse_expr, latex2sympy):
+            for candidate in (text.replace("\\\\", "\\"), text):
+                try:
+                    return parser(candidate)
+                except Exception:
+                    pass
+        return text
+
+    def paper_numeric_equal(x: float, y: float) -> bool:
+        import math
+
+        return math.isclose(y, x, rel_tol=1e-4)
+
+    def paper_symbolic_equal(a: str, b: str) -> bool:
+        x, y = paper_parse(a), paper_parse(b)
+        checks = (
+            lambda: str(x) == str(y) or x == y,
+            lambda: x.equals(y) or sympy.simplify(x - y) == 0,
+            lambda: abs(x.lhs - x.rhs).equals(abs(y.lhs - y.rhs)),
+            lambda: paper_numeric_equal(float(sympy.N(x)), float(sympy.N(y))),
+            lambda: x.shape == y.shape
+            and x.applyfunc(lambda v: round(v, 3)).equals(y.applyfunc(lambda v: round(v, 3))),
+        )
+        for check in checks:
+            try:
+                if check():
+                    return True
+            except Exception:
+                pass
         return False
 
     sys.stdout.write(json.dumps({"ready": True}) + "\n")
@@ -80,7 +178,13 @@ def main() -> int:
     for line in sys.stdin:
         try:
             request = json.loads(line)
-            result = bool(equal(str(request["a"]), str(request["b"])))
+            op = request.get("op")
+            if op == "leaf":
+                result = bool(leaf_equal(request["p"], request["g"]))
+            elif op == "paper":
+                result = bool(paper_symbolic_equal(str(request["a"]), str(request["b"])))
+            else:
+                result = bool(legacy_equal(str(request["a"]), str(request["b"])))
         except Exception:
             result = False
         sys.stdout.write(json.dumps({"eq": result}) + "\n")
