@@ -17,7 +17,7 @@ import time
 from fractions import Fraction
 
 from agentdistill.core.answers.extract import last_boxed, matching_brace, unwrap_text
-from agentdistill.core.answers.numeric_policy import values_equal
+from agentdistill.core.answers.numeric_policy import decimal_places, values_equal
 from agentdistill.core.answers.sympy_pool import worker_equal
 
 
@@ -124,6 +124,11 @@ def strip_math(answer: str) -> tuple[str, bool]:
     s = s.replace("\\$", "").replace("$", "")
     had_percent = "%" in s or "percent" in s.lower()
     s = s.replace("\\%", "").replace("%", "")
+    # degrees inside a trigonometric function are an angle (tan 15° = 2 - sqrt 3), elsewhere a unit to drop
+    s = re.sub(
+        r"\\(sin|cos|tan|cot|sec|csc)\s*\{?\(?\s*(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|°)\s*\)?\}?",
+        r"\\\1(\\frac{\2\\pi}{180})", s,
+    )
     s = re.sub(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|°|\\degree", "", s)
     # units in \text{...} after a number: "5 \text{ cm}" -> "5"; a lone \text{Tuesday} -> Tuesday
     without_text = _TEXT_UNIT.sub("", s).strip()
@@ -170,32 +175,41 @@ def _decimal(text: str) -> Fraction | None:
     return Fraction(text)
 
 
-def exact_number(s: str) -> tuple[Fraction, bool] | None:
-    """A stripped answer as (exact value, written with a decimal point) when it is a number, else None.
+def exact_number(s: str) -> tuple[Fraction, int | None] | None:
+    """A stripped answer as (exact value, decimal places it was written with, None when exact), else None.
 
     Numbers: plain and scientific, thousands separators, `a/b`, `\\frac{a}{b}`, mixed numbers
     `4\\frac{2}{3}` (proper fraction after an integer), `1.5\\cdot10^{3}`.
     """
     if _PLAIN_NUMBER.match(s):
         value = _decimal(s)
-        return None if value is None else (value, "." in s or "e" in s.lower())
+        return None if value is None else (value, decimal_places(s))
     if _THOUSANDS.match(s):
-        return Fraction(s.replace(",", "")), "." in s
+        plain = s.replace(",", "")
+        return Fraction(plain), decimal_places(plain)
     match = _SIMPLE_FRACTION.match(s)
     if match:
         num, den = (match.group(2), match.group(3)) if match.group(2) is not None else (match.group(4), match.group(5))
         if Fraction(den) == 0:
             return None
         value = Fraction(num) / Fraction(den)
-        return (-value if match.group(1) == "-" else value), "." in num + den
+        places = [x for x in (decimal_places(num), decimal_places(den)) if x is not None]
+        return (-value if match.group(1) == "-" else value), (max(places) if places else None)
     match = _MIXED_NUMBER.match(s)
     if match and int(match.group(3)) < int(match.group(4)):
         value = int(match.group(2)) + Fraction(int(match.group(3)), int(match.group(4)))
-        return (-value if match.group(1) == "-" else value), False
+        return (-value if match.group(1) == "-" else value), None
     match = _TIMES_TEN.match(s)
     if match and abs(int(match.group(2))) <= 400:
-        return Fraction(match.group(1)) * Fraction(10) ** int(match.group(2)), "." in match.group(1)
+        value = Fraction(match.group(1)) * Fraction(10) ** int(match.group(2))
+        return value, decimal_places(match.group(1) + "e" + match.group(2)) if "." in match.group(1) else None
     return None
+
+
+def _places(s: str) -> int | None:
+    """The most decimal places of any decimal numeral in an expression (None when it has none)."""
+    places = [decimal_places(numeral) for numeral in re.findall(r"\d*\.\d+(?:[eE][+-]?\d+)?", s)]
+    return max((x for x in places if x is not None), default=None)
 
 
 def _to_number(s: str) -> float | None:
@@ -348,11 +362,12 @@ def _to_sympy_syntax(s: str) -> str | None:
 
 def _leaf_side(s: str) -> dict:
     """How the worker should read one answer: plain text through sympy's parser, LaTeX through math-verify."""
+    places = _places(s)
     if "\\" not in s:
         plain = _to_sympy_syntax(s)
         if plain is not None:
-            return {"py": plain}
-    return {"latex": s}
+            return {"py": plain, "places": places}
+    return {"latex": s, "places": places}
 
 
 # --------------------------------------------------------------------------- equivalence
@@ -400,13 +415,13 @@ def _equal(pred: str, gold: str, deadline: float, depth: int = 0) -> bool:
 
     pn, gn = exact_number(p), exact_number(g)
     if pn is not None and gn is not None:
-        (p_value, p_decimal), (g_value, g_decimal) = pn, gn
-        if values_equal(p_value, g_value, p_decimal, g_decimal):  # a percent sign read as a unit: 10% = 10
+        (p_value, p_places), (g_value, g_places) = pn, gn
+        if values_equal(p_value, g_value, p_places, g_places):  # a percent sign read as a unit: 10% = 10
             return True
         if p_percent or g_percent:  # or as /100: 10% = 0.1 (never 10 = 0.1 without a sign)
             p_value = p_value / 100 if p_percent else p_value
             g_value = g_value / 100 if g_percent else g_value
-            return values_equal(p_value, g_value, p_decimal, g_decimal)
+            return values_equal(p_value, g_value, p_places, g_places)
         return False
 
     # unions of intervals: the same intervals in any order

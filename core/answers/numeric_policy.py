@@ -1,23 +1,25 @@
 """When two numbers count as the same answer (the numeric rows of the math grading policy, tasks/README.md).
 
 - Both written exactly (integers, fractions, no decimal point): equal values only.
-- An integer value on either side (after float artefacts such as `13138980.000000002` are rounded away): both
-  must be the same integer. So the tolerance never makes two different integers equal (`32,347` vs `32,348`,
-  `13140000` vs `13138980.0`), and never turns a rounded `561162` into `561161.7`.
-- Otherwise, when either side is written as a decimal: relative tolerance 1e-4 (the paper's checker), so
-  GSM-Hard's float golds (`561161.7000000001`) and decimal forms of fractions (`38.5714` for 270/7) count.
+- An integer value on either side (float artefacts such as `13138980.000000002` rounded away): both must be the
+  same integer. So no tolerance ever makes two different integers equal (`32,347` vs `32,348`, `13140000` vs
+  `13138980.0`), and a rounded `561162` is not `561161.7`.
+- Otherwise (neither an integer, at least one written as a decimal): equal up to float artefacts (relative 1e-9,
+  GSM-Hard's `2.3333333333333335` = 7/3), or within the paper's relative 1e-4 AND the coarser decimal is the other
+  value correctly rounded to its places (`38.5714` = 270/7, `561161.7` = `561161.7000000001`; not `5031.97` for
+  `5031.9785714286`, not `19827120.5` for `19827119.5`, not `2.33` for 7/3).
 
 Standalone on purpose: the sympy worker process imports it by file, without the package.
 """
 
 from __future__ import annotations
 
-import math
+import re
 from fractions import Fraction
 
 REL_TOL = 1e-4
-# float golds carry binary artefacts about 1e-16 relative; anything this close to an integer is that integer
-_ARTEFACT_REL = 1e-9
+# float golds carry binary artefacts about 1e-16 relative; anything this close is the same value
+_ARTEFACT_REL = Fraction(1, 10**9)
 
 
 def integral_value(x: Fraction) -> int | None:
@@ -28,11 +30,25 @@ def integral_value(x: Fraction) -> int | None:
     return None
 
 
-def values_equal(p: Fraction, g: Fraction, p_decimal: bool, g_decimal: bool) -> bool:
-    """Whether prediction p equals gold g; `*_decimal`: that side was written with a decimal point."""
-    if not p_decimal and not g_decimal:
+def decimal_places(numeral: str) -> int | None:
+    """Places after the point a decimal numeral states (`1.50` -> 2, `4.46752e-05` -> 10); None when exact."""
+    match = re.fullmatch(r"[+-]?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?", numeral.strip())
+    if not match or (match.group(2) is None and match.group(3) is None):
+        return None
+    return max(0, len(match.group(2) or "") - int(match.group(3) or 0))
+
+
+def values_equal(p: Fraction, g: Fraction, p_places: int | None, g_places: int | None) -> bool:
+    """Whether prediction p equals gold g; `*_places`: decimal places that side was written with (None: exact)."""
+    if p_places is None and g_places is None:
         return p == g
     pi, gi = integral_value(p), integral_value(g)
     if pi is not None or gi is not None:
         return pi is not None and pi == gi
-    return math.isclose(float(p), float(g), rel_tol=REL_TOL, abs_tol=0.0)
+    diff, scale = abs(p - g), max(abs(p), abs(g))
+    if diff <= _ARTEFACT_REL * scale:
+        return True
+    if diff > Fraction(REL_TOL) * scale:
+        return False
+    places = min(x for x in (p_places, g_places) if x is not None)
+    return diff <= Fraction(1, 2 * 10**places) * (1 + _ARTEFACT_REL)

@@ -98,7 +98,7 @@ def main() -> int:
             return None
         return Fraction(str(sympy.Float(number, 40)))
 
-    def _same_value(x, y) -> bool:
+    def _same_value(x, y, x_places: int | None = None, y_places: int | None = None) -> bool:
         """Numbers by numeric_policy (decimals only within tolerance); expressions symbolically."""
         if not isinstance(x, sympy.Expr) or not isinstance(y, sympy.Expr):
             return False
@@ -119,17 +119,21 @@ def main() -> int:
         fx, fy = as_fraction(x), as_fraction(y)
         if fx is None or fy is None:
             return False
-        return values_equal(fx, fy, x_decimal, y_decimal)
+        # a decimal whose places the parent could not tell: treat it as precise as a double
+        x_places = (15 if x_places is None else x_places) if x_decimal else None
+        y_places = (15 if y_places is None else y_places) if y_decimal else None
+        return values_equal(fx, fy, x_places, y_places)
 
     def leaf_equal(pred_side: dict, gold_side: dict) -> bool:
         pred, gold = parse_side(pred_side), parse_side(gold_side)
         if pred is None or gold is None:
             return False
+        places = (pred_side.get("places"), gold_side.get("places"))
         if isinstance(pred, sympy.Expr) and isinstance(gold, sympy.Expr) and not pred.free_symbols and not gold.free_symbols:
-            return _same_value(pred, gold)  # numbers: the project's tolerance, not math-verify's rounding
+            return _same_value(pred, gold, *places)  # numbers: the project's tolerance, not math-verify's rounding
         if verify(gold, pred, timeout_seconds=None):
             return True
-        return _same_value(pred, gold)
+        return _same_value(pred, gold, *places)
 
     # ------------------------------------------------------------------ the reference grader's symbolic_equal
     from latex2sympy2_extended import latex2sympy
