@@ -242,15 +242,17 @@ def _split_top_level(s: str, separators: tuple[str, ...]) -> list[str]:
     return parts
 
 
-_MATRIX = re.compile(r"^\\begin\{([pbvBV]?matrix|array)\}(?:\{[^{}]*\})?(.*)\\end\{\1\}$")
+_MATRIX = re.compile(r"^(.*?)\\begin\{([pbvBV]?matrix|array)\}(?:\{[^{}]*\})?(.*)\\end\{\2\}$")
 
 
 def _matrix(s: str) -> list[list[str]] | None:
+    """Rows of cells; a scalar written before the matrix (`\\frac{8}{49}\\begin{pmatrix}...`) multiplies each cell."""
     match = _MATRIX.match(s)
-    if not match:
+    if not match or "\\begin" in match.group(1) or "\\end" in match.group(3):
         return None
-    rows = [row for row in match.group(2).split("\\\\") if row.strip()]
-    return [[cell for cell in row.split("&")] for row in rows]
+    scalar = match.group(1)
+    rows = [row for row in match.group(3).split("\\\\") if row.strip()]
+    return [[f"{scalar}\\cdot({cell})" if scalar else cell for cell in row.split("&")] for row in rows]
 
 
 def _sequence(s: str) -> tuple[str, str, list[str]] | None:
@@ -423,6 +425,11 @@ def _equal(pred: str, gold: str, deadline: float, depth: int = 0) -> bool:
             g_value = g_value / 100 if g_percent else g_value
             return values_equal(p_value, g_value, p_places, g_places)
         return False
+
+    # "10,080" is a number, unless the other side is a list: then "45,135,225,315" is one too
+    p_list, g_list = len(_items(p)) > 1 and not _THOUSANDS.match(p), len(_items(g)) > 1 and not _THOUSANDS.match(g)
+    p = p.replace(",", "") if _THOUSANDS.match(p) and not g_list else p
+    g = g.replace(",", "") if _THOUSANDS.match(g) and not p_list else g
 
     # unions of intervals: the same intervals in any order
     if "\\cup" in p or "\\cup" in g:
