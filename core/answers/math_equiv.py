@@ -369,7 +369,8 @@ def _leaf_side(s: str) -> dict:
         plain = _to_sympy_syntax(s)
         if plain is not None:
             return {"py": plain, "places": places}
-    return {"latex": s, "places": places}
+    # the plain form too, for a worker without math-verify
+    return {"latex": s, "places": places, "py_fallback": _to_sympy_syntax(s)}
 
 
 # --------------------------------------------------------------------------- equivalence

@@ -4,7 +4,7 @@
 - An integer value on either side (float artefacts such as `13138980.000000002` rounded away): both must be the
   same integer. So no tolerance ever makes two different integers equal (`32,347` vs `32,348`, `13140000` vs
   `13138980.0`), and a rounded `561162` is not `561161.7`.
-- Otherwise (neither an integer, at least one written as a decimal): equal up to float artefacts (relative 1e-9,
+- Otherwise (neither an integer, at least one written as a decimal): equal up to float artefacts (relative 1e-12,
   GSM-Hard's `2.3333333333333335` = 7/3), or within the paper's relative 1e-4 AND the coarser decimal is the other
   value correctly rounded to its places (`38.5714` = 270/7, `561161.7` = `561161.7000000001`; not `5031.97` for
   `5031.9785714286`, not `19827120.5` for `19827119.5`, not `2.33` for 7/3).
@@ -18,8 +18,9 @@ import re
 from fractions import Fraction
 
 REL_TOL = 1e-4
-# float golds carry binary artefacts about 1e-16 relative; anything this close is the same value
-_ARTEFACT_REL = Fraction(1, 10**9)
+# float golds carry binary artefacts about 1e-16 relative; anything within 1e-12 is the same value (9435680550.1 is
+# not the integer 9435680550, a looser bound would say it is)
+_ARTEFACT_REL = Fraction(1, 10**12)
 
 
 def integral_value(x: Fraction) -> int | None:

@@ -106,6 +106,8 @@ def speed() -> None:
     print(f"\nspeed: {len(jobs)} comparisons ({n} golds vs themselves and vs a perturbed copy) in {elapsed:.1f} s "
           f"({1000 * elapsed / len(jobs):.2f} ms each); self-equal {self_ok}/{n}; perturbed accepted "
           f"{perturbed_accepted}/{n}")
+    if self_ok < n:
+        print("  golds not equal to themselves:", [g for (g, _), ok in zip(jobs[:n], results[:n]) if not ok])
     if perturbed_accepted:
         shown = [(p, g) for (p, g), ok in zip(jobs[n:], results[n:]) if ok][:10]
         print("  perturbed copies still equal (a changed digit that does not change the value is fine):", shown)

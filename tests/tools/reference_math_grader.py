@@ -8,7 +8,7 @@ throwaway interpreter that has the reference's dependencies, e.g.
         latex2sympy2_extended==1.11.0 --no-deps
     /tmp/refgrader/bin/python tests/tools/reference_math_grader.py < pairs.jsonl
 
-Each input line: {"prediction": str, "gold": str}. The decision is the reference's `evaluate_math_answer`
+Each input line: {"prediction": str, "gold": str}. An optional argument replaces the 1 s limit of the final check. The decision is the reference's `evaluate_math_answer`
 (score_answers.py): `extract_answer` only when the prediction contains "boxed", then
 `qwen_math_grader.math_equal(pred, gold, timeout=True)`.
 latex2sympy2 from PyPI is generated for antlr 4.7.2 and cannot load beside sympy 1.12's antlr 4.11.1 (the
@@ -39,8 +39,16 @@ def main() -> int:
 
         sys.modules["latex2sympy2"] = latex2sympy2_extended
     sys.path.insert(0, str(REFERENCE / "exps_research" / "unified_framework"))
-    from math_utils.qwen_math_grader import math_equal
+    from math_utils import qwen_math_grader
+    from math_utils.qwen_math_grader import math_equal, symbolic_equal
     from math_utils.qwen_math_parser import extract_answer
+
+    # The reference forks a child per final symbolic check with a 1 s limit. A long grading run has parsed LaTeX in
+    # the parent already, so its children start warm; a cold child spends most of that second loading the antlr
+    # parser and times out on a loaded machine. Warm the parent once, as a long run would be.
+    symbolic_equal("\\frac{1}{2}", "x+1")
+    if len(sys.argv) > 1:  # optional: another limit for the final check, e.g. to see which decisions are time-bound
+        qwen_math_grader.call_with_timeout.__kwdefaults__ = {"timeout": float(sys.argv[1])}
 
     for line in sys.stdin:
         row = json.loads(line)
