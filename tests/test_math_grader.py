@@ -160,7 +160,9 @@ def test_paper_extract_is_boxed_only_for_agent_answers():
 
 def test_paper_grader_matches_reference_goldens():
     """Decisions of the reference grader itself on the pair set (tests/goldens/, written by
-    tests/tools/reference_math_grader.py): the rewrite must decide the same on all but the documented pairs."""
+    `tests/tools/reference_math_grader.py 10 < tests/data/math_pairs.jsonl`: the final check's 1 s limit raised to
+    10 s, so that this machine's load does not flip time-bound checks; with 1 s, one pair, the interval
+    `[\\pi^2/8, 5\\pi^2/4]`, flips between runs): the rewrite must decide the same on all but the documented pairs."""
     goldens = [json.loads(line) for line in GOLDENS.read_text().splitlines() if line.strip()]
     mismatches = [
         (row["prediction"], row["gold"], row["eq"]) for row in goldens

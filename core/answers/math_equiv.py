@@ -34,9 +34,12 @@ _RELATIONS = (("\\leq", "≤"), ("\\le", "≤"), ("\\geq", "≥"), ("\\ge", "≥
 
 
 def _fix_shorthand(text: str) -> str:
-    r"""`\frac12` -> `\frac{1}{2}`, `\sqrt2` -> `\sqrt{2}`, `2^10` -> `2^{10}`."""
+    r"""`\frac12` -> `\frac{1}{2}`, `\frac\pi 3` -> `\frac{\pi}{3}`, `\sqrt2` -> `\sqrt{2}`, `2^10` -> `2^{10}`."""
+    # brace-less arguments are one character or one command each: \frac\pi 3 -> \frac{\pi}{3} (math-verify
+    # misreads that form: it turned 2007 + \frac\pi 3 into 2007)
+    text = re.sub(r"\\frac\s*(\\[a-zA-Z]+|[a-zA-Z0-9])\s*(\\[a-zA-Z]+|[a-zA-Z0-9])", r"\\frac{\1}{\2}", text)
     text = re.sub(r"\\frac\s*(\d)\s*(\d)", r"\\frac{\1}{\2}", text)
-    text = re.sub(r"\\frac\s*\{([^{}]*)\}\s*(\d)", r"\\frac{\1}{\2}", text)
+    text = re.sub(r"\\frac\s*\{([^{}]*)\}\s*(\\[a-zA-Z]+|[a-zA-Z0-9])", r"\\frac{\1}{\2}", text)
     text = re.sub(r"\\frac\s*(\d)\s*\{", r"\\frac{\1}{", text)
     text = re.sub(r"\\sqrt\s*(\d+|[a-zA-Z])", r"\\sqrt{\1}", text)
     # an unbraced multi-digit exponent means all its digits (the golds write 2^2023)

@@ -432,6 +432,9 @@ HAND: list[tuple[str, str, str, list[tuple[str, bool, str]]]] = [
     ("radical_fraction", "math500", "\\pi", [
         ("3.14159", T, "policy: correct rounding within 1e-4"), ("3.14", F, "policy: off by more than 1e-4"),
         ("\\pi", T, "same")]),
+    ("radical_fraction", "math_train", "2007 + \\frac\\pi 2", [
+        ("2007+\\frac{\\pi}{2}", T, "braced fraction"), ("2007 + \\frac\\pi 3", F, "pi/3, not pi/2"),
+        ("2007", F, "the fraction dropped")]),
     ("radical_fraction", "math500", "1.25", [("\\frac{5}{4}", T, "1.25 = 5/4"), ("1.2", F, "different value")]),
     # ------------------------------------------------------------------ prefixes and boxes
     ("prefix", "aime", "116", [
