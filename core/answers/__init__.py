@@ -4,6 +4,8 @@
 - `exact_match`, `token_f1`, `cover_em`, `normalize_factual`: factual metrics (`factual`).
 - `math_equal(pred, gold, timeout_s=5.0)`: math equivalence; never raises, never hangs (`math_equiv`).
 - `normalize_answer(answer, domain)`: a key for majority votes (`vote`).
+- `paper_grader.paper_extract` / `paper_math_equal`: the reference grader's decisions (`paper_accuracy`); import
+  them from their module (they need `word2number`).
 """
 
 from agentdistill.core.answers.extract import extract_answer, last_boxed

@@ -75,6 +75,8 @@ _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
 _ANSWER_IS = re.compile(
     r"(?:final answer|the answer|answer)\s*(?:is|:|=)\s*:?\s*(.+?)(?:\n|$)", re.IGNORECASE
 )
+# Minerva's closing line: "The final answer is $X$. I hope it is correct."
+_MINERVA = re.compile(r"final answer is\s*\$+(.+?)\$+\s*\.?\s*I hope it is correct", re.IGNORECASE | re.DOTALL)
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")
 
 
@@ -90,6 +92,11 @@ def _answer_tag(text: str) -> str | None:
 
 
 def _clean_phrase(phrase: str) -> str:
+    # "$X$. More words": the maths between the dollars
+    math_span = re.match(r"\s*\$+([^$]+)\$+", phrase)
+    if math_span:
+        phrase = math_span.group(1)
+    phrase = re.sub(r"\.?\s*I hope it is correct\.?\s*$", "", phrase, flags=re.IGNORECASE)
     previous = None
     while phrase != previous:
         previous = phrase
@@ -101,8 +108,9 @@ def _clean_phrase(phrase: str) -> str:
 def extract_answer(text: str, domain: str) -> str | None:
     """The final answer stated in a completion, or None when it states none.
 
-    math: last `\\boxed{}`/`\\fbox{}` anywhere; else the `<answer>` tag content; else
-    "the answer is X"; else the last number. factual: the `<answer>` tag; else a boxed
+    math: last `\\boxed{}`/`\\fbox{}` anywhere; else the `<answer>` tag content; else Minerva's
+    "The final answer is $X$. I hope it is correct."; else "the answer is X" (the maths between dollars when
+    it starts with one); else the last number. factual: the `<answer>` tag; else a boxed
     answer; else "the answer is X"; else the last non-empty line.
     """
     try:
@@ -115,6 +123,9 @@ def extract_answer(text: str, domain: str) -> str | None:
                 return boxed
             if tag:
                 return _clean_phrase(tag)
+            minerva = _MINERVA.findall(text)
+            if minerva:
+                return minerva[-1].strip()
             matches = _ANSWER_IS.findall(text)
             if matches and _clean_phrase(matches[-1]):
                 return _clean_phrase(matches[-1])

@@ -1,5 +1,5 @@
-"""A small pool of sympy worker processes: a symbolic check that hangs is killed at its deadline
-(no signals, so it is safe inside inspect's async scoring and in threads)."""
+"""A small pool of worker processes for symbolic checks (sympy, math-verify): a check that hangs is killed at its
+deadline (no signals, so it is safe inside inspect's async scoring and in threads)."""
 
 from __future__ import annotations
 
@@ -53,10 +53,10 @@ class _Worker:
         line, self._buffer = self._buffer.split("\n", 1)
         return line
 
-    def ask(self, a: str, b: str, deadline: float) -> bool | None:
+    def ask(self, request: dict, deadline: float) -> bool | None:
         """True/False, or None when the deadline passed (the caller then kills the worker)."""
         assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps({"a": a, "b": b}) + "\n")
+        self.proc.stdin.write(json.dumps(request) + "\n")
         self.proc.stdin.flush()
         line = self.read_line(deadline)
         if line is None:
@@ -107,14 +107,14 @@ class _SympyPool:
                 self._idle.append(worker)
             self._available.notify()
 
-    def equal(self, a: str, b: str, timeout_s: float) -> bool:
+    def equal(self, request: dict, timeout_s: float) -> bool:
         # worker start-up (importing sympy, bounded separately) does not eat the budget
         worker = self._acquire(time.monotonic() + max(timeout_s, 0.0) + _WORKER_START_TIMEOUT_S)
         if worker is None:
             return False
         deadline = time.monotonic() + max(timeout_s, 0.0)
         try:
-            result = worker.ask(a, b, deadline)
+            result = worker.ask(request, deadline)
         except Exception:
             # a broken pipe: the worker died under us, not a slow expression; one fresh try
             worker.kill()
@@ -123,7 +123,7 @@ class _SympyPool:
             if worker is None:
                 return False
             try:
-                result = worker.ask(a, b, deadline)
+                result = worker.ask(request, deadline)
             except Exception:
                 result = None
         if result is None:
@@ -152,4 +152,9 @@ atexit.register(shutdown_sympy_workers)
 
 def sympy_equal(a: str, b: str, timeout_s: float) -> bool:
     """Whether two sympy-syntax expressions are symbolically equal; False when the check misses its deadline."""
-    return _POOL.equal(a, b, timeout_s)
+    return _POOL.equal({"a": a, "b": b}, timeout_s)
+
+
+def worker_equal(request: dict, timeout_s: float) -> bool:
+    """A worker's answer to one request (see sympy_worker's protocol); False when it misses its deadline."""
+    return _POOL.equal(request, timeout_s)
