@@ -115,9 +115,10 @@ def agent_examples(messages: list[dict[str, str]], agent_log: dict[str, Any]) ->
 
 
 def is_correct(scores: dict[str, Any] | None, factual_metric: str = "em") -> bool | None:
-    """Whether the task's main scorer says correct (None when there is no usable score)."""
+    """Whether the task's main scorer says correct (None when there is no usable score). Math: the project's grader
+    (`math_scorer`), not the paper's `paper_accuracy` reported beside it."""
     for name, score in (scores or {}).items():
-        if name == "run_stats":
+        if name in ("run_stats", "paper_accuracy"):
             continue
         value = score.value if hasattr(score, "value") else score.get("value")
         if isinstance(value, str):

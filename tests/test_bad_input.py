@@ -264,8 +264,9 @@ TASK_ARGUMENT_CASES = [
     ({"solver": "cot_sc", "n": 8}, "task argument n=8: not an argument of the task or of its solver cot_sc"),
     ({"solver": "agent_sag", "temperature": "abc"}, "solver agent_sag: argument temperature='abc': expected a number >= 0"),
     ({"solver": "agent_sag", "n": 0}, "solver agent_sag: argument n=0: expected an integer >= 1"),
-    ({"solver": "agent_sag", "maxsteps": 2}, "solver agent_sag: unknown argument 'maxsteps'; valid: ftp, k, max_steps, "
-                                             "max_tokens, n, prompt, retriever, seed, temperature, timeout, top_p"),
+    ({"solver": "agent_sag", "maxsteps": 2}, "solver agent_sag: unknown argument 'maxsteps'; valid: errors, ftp, "
+                                             "imports, k, max_steps, max_tokens, n, parser, prompt, retriever, seed, "
+                                             "temperature, timeout, top_p, vote"),
     ({"solver": "agent", "prompt": "teachr"}, "solver agent: argument prompt='teachr': expected one of teacher, student"),
     ({"solver": "agent", "max_steps": 0}, "solver agent: argument max_steps=0: expected an integer >= 1"),
     ({"solver": "agent", "ftp": "maybe"}, "solver agent: argument ftp='maybe': expected true or false"),

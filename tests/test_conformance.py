@@ -312,14 +312,16 @@ def test_task_runs_under_inspect_eval(name, task_logs):
     assert log.eval.task.split("/")[-1] == name
     expected = [s.id for s in load_local(bench(name))[:TASK_LIMIT]]
     assert sorted(s.id for s in log.samples) == sorted(expected)
-    # the default solver (registered as agentdistill/cot; bare when a stray egg-info in the cwd hides the install)
+    # the default solver (registered as agentdistill/cot)
     assert [step.solver.split("/")[-1] for step in log.plan.steps] == ["cot"]
     scorer = "math_scorer" if domain_of(name) == "math" else "factual_scorer"
     for sample in log.samples:
         assert sample.error is None, sample.error
-        assert set(sample.scores) == {scorer, "run_stats"}
+        # math: the project's grader and the paper's (reference) grader beside it
+        assert set(sample.scores) == {scorer, "run_stats"} | ({"paper_accuracy"} if scorer == "math_scorer" else set())
         if scorer == "math_scorer":
             assert sample.scores[scorer].value == "C", sample.scores[scorer].explanation
+            assert sample.scores["paper_accuracy"].value == "C", sample.scores["paper_accuracy"].explanation
         else:
             assert sample.scores[scorer].value["em"] == 1.0, sample.scores[scorer].explanation
 

@@ -27,7 +27,7 @@ from agentdistill.core.sandbox_spec import sandbox_spec
 from agentdistill.core.stats import run_stats
 from agentdistill.tasks._core.benchmark import Benchmark
 from agentdistill.tasks._core.data import load_samples, resolve_benchmark
-from agentdistill.tasks._core.scorers import check_judge, factual_scorer, headline_metrics, math_scorer
+from agentdistill.tasks._core.scorers import check_judge, factual_scorer, headline_metrics, math_scorer, paper_math_scorer
 
 PACKAGE = "agentdistill"
 
@@ -180,11 +180,12 @@ def benchmark_task(
     if domain != "math":
         check_judge(judge)
     metrics = None if domain == "math" else headline_metrics(bench.name, judge)  # None: the scorer's own
-    scorer = math_scorer() if domain == "math" else factual_scorer(judge=judge, judge_aggregated=metrics is None)
+    # math: the project's grader and, beside it, the paper's (reference) grader as `paper_accuracy`
+    scorers = [math_scorer(), paper_math_scorer()] if domain == "math" else [factual_scorer(judge=judge, judge_aggregated=metrics is None)]
     return Task(
         dataset=MemoryDataset(load_samples(bench, source), name=bench.name, location=str(bench.data_file)),
         solver=resolve_solver(solver, solver_args),
-        scorer=[scorer, run_stats()],
+        scorer=[*scorers, run_stats()],
         metrics=metrics,
         sandbox=sandbox,
         version=bench.version,

@@ -48,6 +48,7 @@ from agentdistill.core.errors import InputError
 from agentdistill.core.inspect_compat import active_sample
 from agentdistill.core.stats import STAT_KEYS
 from agentdistill.core.answers import cover_em, exact_match, extract_answer, math_equal, token_f1
+from agentdistill.core.answers.paper_grader import paper_extract, paper_math_equal
 from agentdistill.core.reference import reference_text
 
 logger = logging.getLogger(__name__)
@@ -108,6 +109,36 @@ def math_scorer(timeout_s: float = 5.0):
                 f"{' | '.join(golds)!r}" if pred is not None else "no final answer found in the output"
             ),
             metadata={"decided_by": "math_equal", "answer_source": source, "gold": golds},
+        )
+
+    return score
+
+
+def _paper_output(state: TaskState) -> tuple[str, bool]:
+    """What the reference grades, and whether it is a CoT output: an agent's final answer as the reference's
+    agent returned it (the `final_answer` value, or the stuck call's raw text), else the model's whole completion."""
+    agent = state.metadata.get("agent")
+    if isinstance(agent, dict) and agent.get("generated_answer") is not None:
+        return str(agent["generated_answer"]), False
+    return (state.output.completion if state.output else "") or "", True
+
+
+@scorer(metrics=[accuracy(), stderr()], name="paper_accuracy")
+def paper_math_scorer(timeout_s: float = 10.0):
+    """The paper's math score: the reference grader's extraction and equivalence (Qwen2.5-Math style, quirks
+    included: percent forms x100, relative tolerance on integers), reimplemented in `core/answers/paper_grader.py`.
+    Reported beside `math_scorer` (the project's grader) so a run is comparable with the paper's numbers."""
+
+    async def score(state: TaskState, target: Target) -> Score:
+        output, cot = _paper_output(state)
+        golds = [g for g in target.target if g is not None]
+        pred = paper_extract(output, cot=cot)
+        correct = await anyio.to_thread.run_sync(lambda: any(paper_math_equal(pred, gold, timeout_s) for gold in golds))
+        return Score(
+            value=CORRECT if correct else INCORRECT,
+            answer=pred,
+            explanation=f"paper grader: {'equal' if correct else 'not equal'}: {pred!r} vs {' | '.join(golds)!r}",
+            metadata={"decided_by": "paper_grader", "graded_output": "cot" if cot else "agent_answer"},
         )
 
     return score
