@@ -171,6 +171,24 @@ class _RowStop(StoppingCriteria):
         return done
 
 
+def load_model(source: ModelSource, device: str, dtype: str, merge_adapter: bool) -> tuple[Any, Any]:
+    """The tokenizer (the adapter's if it ships one) and the eval-mode model, adapter applied."""
+    tokenizer_dir = source.base
+    if source.adapter and any(Path(source.adapter, f).is_file() for f in ("tokenizer.json", "tokenizer_config.json")):
+        tokenizer_dir = source.adapter
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    model = AutoModelForCausalLM.from_pretrained(source.base, dtype=getattr(torch, dtype))
+    if source.adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, source.adapter)
+        if merge_adapter:
+            model = model.merge_and_unload()
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer, model.to(device).eval()
+
+
 class Engine:
     def __init__(
         self,
@@ -187,21 +205,7 @@ class Engine:
         self.max_batch_rows = max_batch_rows
         self.batch_wait = batch_wait_ms / 1000.0
         self.chunk_tokens = chunk_tokens
-        torch_dtype = getattr(torch, dtype)
-        tokenizer_dir = source.base
-        if source.adapter and any(Path(source.adapter, f).is_file() for f in ("tokenizer.json", "tokenizer_config.json")):
-            tokenizer_dir = source.adapter
-        self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
-        model = AutoModelForCausalLM.from_pretrained(source.base, dtype=torch_dtype)
-        if source.adapter:
-            from peft import PeftModel
-
-            model = PeftModel.from_pretrained(model, source.adapter)
-            if merge_adapter:
-                model = model.merge_and_unload()
-        self.model = model.to(device).eval()
-        if self.tokenizer.pad_token is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.tokenizer, self.model = load_model(source, device, dtype, merge_adapter)
         eos = self.model.generation_config.eos_token_id
         eos_ids = set(eos if isinstance(eos, list) else [eos]) if eos is not None else set()
         if self.tokenizer.eos_token_id is not None:
@@ -355,22 +359,24 @@ class Engine:
             return request.future.result()
         return await asyncio.wrap_future(request.future)
 
-    def render(self, messages: list[ChatMessage]) -> str:
-        """The prompt text: the chat template with a generation prompt, or continuing a final
-        assistant message (prefill)."""
-        chat = [_as_hf_message(m) for m in messages]
-        prefill = bool(chat) and chat[-1]["role"] == "assistant"
-        template = getattr(self.tokenizer, "chat_template", None)
-        if not template:
-            text = "".join(f"{m['role']}: {m['content']}\n" for m in chat)
-            return text[:-1] if prefill else text + "assistant: "
-        if not prefill:
-            return self.tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
-        try:
-            return self.tokenizer.apply_chat_template(chat, tokenize=False, continue_final_message=True)
-        except ValueError:  # a template that rewrites the final content: render without it
-            head = self.tokenizer.apply_chat_template(chat[:-1], tokenize=False, add_generation_prompt=True)
-            return head + chat[-1]["content"]
+
+
+def render_chat(tokenizer: Any, messages: list[ChatMessage]) -> str:
+    """The prompt text: the chat template with a generation prompt, or continuing a final
+    assistant message (prefill)."""
+    chat = [_as_hf_message(m) for m in messages]
+    prefill = bool(chat) and chat[-1]["role"] == "assistant"
+    template = getattr(tokenizer, "chat_template", None)
+    if not template:
+        text = "".join(f"{m['role']}: {m['content']}\n" for m in chat)
+        return text[:-1] if prefill else text + "assistant: "
+    if not prefill:
+        return tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+    try:
+        return tokenizer.apply_chat_template(chat, tokenize=False, continue_final_message=True)
+    except ValueError:  # a template that rewrites the final content: render without it
+        head = tokenizer.apply_chat_template(chat[:-1], tokenize=False, add_generation_prompt=True)
+        return head + chat[-1]["content"]
 
 
 def _as_hf_message(message: ChatMessage) -> dict[str, str]:
@@ -393,29 +399,51 @@ def _default_threads() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
+ENGINES = ("kv", "chunked")
+
+
 def get_engine(
     name: str,
     device: str | None = None,
     dtype: str | None = None,
     threads: int | None = None,
     max_batch_rows: int = 32,
-    batch_wait_ms: float = 50.0,
+    batch_wait_ms: float | None = None,
     merge_adapter: bool = True,
-    chunk_tokens: int = 256,
-) -> Engine:
-    """The process-wide engine for a model name (loaded on first use)."""
+    chunk_tokens: int | None = None,
+    engine: str = "kv",
+    quantize: str | None = None,
+) -> Any:
+    """The process-wide engine for a model name (loaded on first use): `kv` (engine.KVEngine,
+    the default) or `chunked` (Engine above, the engine before it)."""
+    if engine not in ENGINES:
+        raise ValueError(f"agentdistill model: engine={engine!r}; expected one of {ENGINES}")
+    if engine == "kv" and chunk_tokens is not None:
+        raise ValueError("agentdistill model: chunk_tokens applies to -M engine=chunked only (the kv engine never re-reads)")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = dtype or ("bfloat16" if device.startswith("cuda") else "float32")
+    quantize = quantize or ("fp16" if engine == "kv" and device == "cpu" else "none")
+    if quantize != "none" and (engine != "kv" or device != "cpu"):
+        raise ValueError(f"agentdistill model: quantize={quantize!r} needs the kv engine on cpu (PyTorch's quantised kernels are CPU only)")
     with _ENGINES_LOCK:
         source = resolve_model(name)
-        key = (source, device, dtype, bool(merge_adapter), int(chunk_tokens), int(max_batch_rows))
-        engine = _ENGINES.get(key)
-        if engine is None:
+        key = (source, device, dtype, bool(merge_adapter), chunk_tokens, int(max_batch_rows), engine, quantize)
+        found = _ENGINES.get(key)
+        if found is None:
             if device == "cpu":
                 torch.set_num_threads(int(threads) if threads else _default_threads())
-            engine = Engine(source, device, dtype, int(max_batch_rows), float(batch_wait_ms), bool(merge_adapter), int(chunk_tokens))
-            _ENGINES[key] = engine
-        return engine
+            if engine == "chunked":
+                wait = 50.0 if batch_wait_ms is None else float(batch_wait_ms)
+                found = Engine(source, device, dtype, int(max_batch_rows), wait, bool(merge_adapter), 256 if chunk_tokens is None else int(chunk_tokens))
+            else:
+                from agentdistill.distill.engine import KVEngine, quantize_linear
+
+                tokenizer, model = load_model(source, device, dtype, bool(merge_adapter))
+                model = quantize_linear(model, quantize)
+                wait = 5.0 if batch_wait_ms is None else float(batch_wait_ms)
+                found = KVEngine(model, tokenizer, source, device, int(max_batch_rows), wait)
+            _ENGINES[key] = found
+        return found
 
 
 def _as_bool(value: Any) -> bool:
@@ -433,10 +461,12 @@ class AgentDistillAPI(ModelAPI):
         dtype: str | None = None,
         threads: int | None = None,
         max_batch_rows: int = 32,
-        batch_wait_ms: float = 50.0,
+        batch_wait_ms: float | None = None,
         merge_adapter: Any = True,
-        chunk_tokens: int = 256,
+        chunk_tokens: int | None = None,
         max_connections: int = 16,
+        engine: str = "kv",
+        quantize: str | None = None,
         **model_args: Any,
     ) -> None:
         super().__init__(model_name, base_url, api_key, [], config)
@@ -449,9 +479,11 @@ class AgentDistillAPI(ModelAPI):
             dtype=dtype,
             threads=int(threads) if threads else None,
             max_batch_rows=int(max_batch_rows),
-            batch_wait_ms=float(batch_wait_ms),
+            batch_wait_ms=None if batch_wait_ms is None else float(batch_wait_ms),
             merge_adapter=_as_bool(merge_adapter),
-            chunk_tokens=int(chunk_tokens),
+            chunk_tokens=None if chunk_tokens is None else int(chunk_tokens),
+            engine=str(engine),
+            quantize=None if quantize is None else str(quantize),
         )
 
     def max_tokens(self) -> int | None:
@@ -474,7 +506,7 @@ class AgentDistillAPI(ModelAPI):
         do_sample = temperature is not None and temperature > 0
         sampling = (True, float(temperature), config.top_p, config.top_k) if do_sample else (False, None, None, None)
         request = _Request(
-            prompt=self.engine.render(input),
+            prompt=render_chat(self.engine.tokenizer, input),
             n=max(1, config.num_choices or 1),
             max_new_tokens=config.max_tokens or DEFAULT_MAX_NEW_TOKENS,
             stop_seqs=tuple(s for s in (config.stop_seqs or []) if s),
