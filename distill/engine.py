@@ -45,6 +45,8 @@ from transformers.cache_utils import Cache, DynamicLayer
 
 # Spare room allocated past the current length when a KV buffer grows (tokens).
 _GROW_MARGIN = 256
+# A cached prompt prefix is reused from this many common tokens on (shorter: prefill afresh).
+_MIN_REUSE = 32
 # Nucleus sampling first looks at this many most probable tokens; it sorts the whole
 # vocabulary only when they do not cover top_p (exact either way).
 _NUCLEUS_CANDIDATES = 256
@@ -91,6 +93,41 @@ def _new_cache() -> Cache:
     return Cache(layer_class_to_replicate=_GrowingLayer)
 
 
+class _PrefixCache:
+    """The KV caches (one row each) of recently prefilled prompts, up to `max_tokens` tokens in
+    all (least recently used dropped first). An agent's next step repeats its previous prompt
+    and adds the chosen action and its observation: only the new part is prefilled. KV entries
+    depend only on the tokens before them, so a common prefix of any cached prompt can serve."""
+
+    def __init__(self, max_tokens: int):
+        self.max_tokens = max_tokens
+        self.entries: collections.OrderedDict[int, tuple[np.ndarray, list[tuple[torch.Tensor, torch.Tensor]]]] = collections.OrderedDict()
+        self.next_key = 0
+
+    def longest(self, ids: np.ndarray) -> tuple[int, list[tuple[torch.Tensor, torch.Tensor]] | None]:
+        best, found = 0, None
+        for key, (cached, _) in self.entries.items():
+            m = min(len(cached), len(ids))
+            differ = np.flatnonzero(cached[:m] != ids[:m])
+            common = int(differ[0]) if differ.size else m
+            if common > best:
+                best, found = common, key
+        if found is None:
+            return 0, None
+        self.entries.move_to_end(found)
+        return best, self.entries[found][1]
+
+    def add(self, ids: np.ndarray, layers: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+        if self.max_tokens <= 0 or len(ids) > self.max_tokens:
+            return
+        self.entries[self.next_key] = (ids, layers)
+        self.next_key += 1
+        total = sum(len(cached) for cached, _ in self.entries.values())
+        while total > self.max_tokens:
+            _, (cached, _) = self.entries.popitem(last=False)
+            total -= len(cached)
+
+
 @dataclass
 class RowResult:
     text: str
@@ -135,7 +172,9 @@ class KVEngine:
 
     kind = "kv"
 
-    def __init__(self, model: Any, tokenizer: Any, source: Any, device: str, max_batch_rows: int, batch_wait_ms: float):
+    def __init__(
+        self, model: Any, tokenizer: Any, source: Any, device: str, max_batch_rows: int, batch_wait_ms: float, prefix_cache_tokens: int = 16384
+    ):
         self.source = source
         self.device = device
         self.model = model
@@ -148,7 +187,8 @@ class KVEngine:
         self.end_ids = frozenset(i for i in ends if i is not None)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self.max_positions = getattr(model.config, "max_position_embeddings", None) or 1 << 30
-        self.stats = {"batches": 0, "rows": 0, "requests": 0, "prefills": 0}
+        self.stats = {"batches": 0, "rows": 0, "requests": 0, "prefills": 0, "prefill_tokens": 0, "reused_tokens": 0}
+        self.prefixes = _PrefixCache(prefix_cache_tokens)
         self.queue: queue.Queue[Any] = queue.Queue()
         self.waiting: collections.deque[Any] = collections.deque()
         # the running batch
@@ -238,16 +278,20 @@ class KVEngine:
             return None
         do_sample = request.sampling[0]
         rows = [_Row(request, pending, i, _row_generator(request.seed, i) if do_sample else None, position=len(ids)) for i in range(n)]
-        cache = _new_cache()
+        cache, reuse = self._reused_prefix(np.asarray(ids, dtype=np.int64))
         with torch.inference_mode():
             out = self.model(
-                input_ids=torch.tensor([ids], device=self.device),
-                position_ids=torch.arange(len(ids), device=self.device)[None],
+                input_ids=torch.tensor([ids[reuse:]], device=self.device),
+                position_ids=torch.arange(reuse, len(ids), device=self.device)[None],
                 past_key_values=cache,
                 use_cache=True,
                 logits_to_keep=1,
             )
         self.stats["prefills"] += 1
+        self.stats["prefill_tokens"] += len(ids) - reuse
+        self.stats["reused_tokens"] += reuse
+        # views of the prefill's buffers: the merge copies them and nothing writes them again
+        self.prefixes.add(np.asarray(ids, dtype=np.int64), [(layer.k_buf[:, :, : len(ids)], layer.v_buf[:, :, : len(ids)]) for layer in cache.layers])
         logits = out.logits[:, -1].float().cpu().expand(n, -1)
         first = self._choose(logits, rows)
         kept, kept_first = [], []
@@ -258,6 +302,25 @@ class KVEngine:
         if not kept:
             return None
         return kept, cache, kept_first
+
+    def _reused_prefix(self, ids: np.ndarray) -> tuple[Cache, int]:
+        """A fresh one-row cache holding the longest cached prefix of `ids` (at most all but the
+        last token, whose logits the prefill must compute), and that prefix's length."""
+        cache = _new_cache()
+        common, layers = self.prefixes.longest(ids)
+        reuse = min(common, len(ids) - 1)
+        if layers is None or reuse < _MIN_REUSE:
+            return cache, 0
+        for k, v in layers:
+            layer = _GrowingLayer()
+            layer.lazy_initialization(k[:, :, :0], v[:, :, :0])
+            k_buf = k.new_empty((1, k.shape[1], len(ids) + _GROW_MARGIN, k.shape[3]))
+            v_buf = v.new_empty(k_buf.shape)
+            k_buf[:, :, :reuse] = k[:, :, :reuse]
+            v_buf[:, :, :reuse] = v[:, :, :reuse]
+            layer._set_buffers(k_buf, v_buf, reuse)
+            cache.layers.append(layer)
+        return cache, reuse
 
     def _merge(self, joining: list[tuple[list[_Row], Cache, list[int]]]) -> None:
         """Append the joining rows to the running batch: one new buffer per layer, every part

@@ -9,8 +9,9 @@ Model names (after `agentdistill/`):
 - anything else: a hub id, loaded with `from_pretrained` (from the local HF cache when offline).
 
 Generation:
-- greedy unless `temperature > 0` (then sampling with `top_p`/`top_k`); `seed` seeds torch.
-- `num_choices=n`: n choices in one call (the prompt is expanded to n rows of the batch).
+- greedy unless `temperature > 0` (then sampling with `top_p`/`top_k`); `seed`: the kv engine seeds each
+  choice's own generator from it and the choice index, the chunked engine seeds torch.
+- `num_choices=n`: n choices in one call (kv: one prefill copied to n rows; chunked: n rows).
 - `stop_seqs`: a per-row stopping criterion ends a row as soon as its text contains a stop
   string; the returned text is cut before the stop string (as OpenAI and vLLM do).
 - `max_tokens` per request (rows of one batch may have different limits).
@@ -19,21 +20,30 @@ Generation:
   continues it, and only the continuation is returned.
 - usage: prompt tokens and generated tokens (all choices), counted by the model's tokenizer.
 
-Batching: every generate call is queued (one row per choice) to one worker thread per loaded
-model; the worker takes the queued rows with the same sampling settings (up to
-`max_batch_rows`) and runs them as one left-padded `generate` of at most `chunk_tokens` new
-tokens. Rows that have not ended go back in line with their tokens so far and continue in the
-next batch beside requests that arrived meanwhile, so one long generation never holds the
-others back for its whole length (the prompt is re-read once per chunk). Concurrent samples of
-an eval therefore share forward passes; the event loop is never blocked. The model is loaded once per process and
-shared by every inspect `Model` that names it.
+Engines (`-M engine=...`):
+- `kv` (default, `engine.py`): KV-cached continuous batching: each sequence keeps its KV cache
+  for its whole generation, new requests join the running batch between decode steps, a
+  request's prompt is prefilled once for all its choices, every choice samples from its own
+  seeded generator. On CPU the linear layers run with fp16 weights (`-M quantize=fp16`, the
+  default; `int8` is faster still but makes outputs depend on batch neighbours; `none`: float).
+- `chunked` (the engine before it, kept for comparison): every generate call is queued (one row
+  per choice) to one worker thread per loaded model; the worker takes the queued rows with the
+  same sampling settings (up to `max_batch_rows`) and runs them as one left-padded `generate`
+  of at most `chunk_tokens` new tokens; unfinished rows go back in line with their tokens so far
+  (the prompt is re-read once per chunk).
+Either way concurrent samples of an eval share forward passes, the event loop is never
+blocked, and the model is loaded once per process and shared by every inspect `Model` that
+names it with the same arguments.
 
-Model args (`-M key=value`): `device` (default cuda if available, else cpu), `dtype`
-(`float32` on CPU, `bfloat16` on GPU), `threads` (torch CPU threads; default: half the cores,
-at least 1, or `$AGENTDISTILL_THREADS`), `max_batch_rows` (32), `batch_wait_ms` (50: how long the worker waits for
-more requests before starting a batch, 10x that at most),
-`merge_adapter` (true: merge LoRA weights into the base for speed), `chunk_tokens` (256; 0:
-whole generations), `max_connections` (16).
+Model args (`-M key=value`): `engine` (kv | chunked), `quantize` (kv on CPU: fp16 | int8 | none),
+`device` (default cuda if available, else cpu), `dtype` (`float32` on CPU, `bfloat16` on GPU),
+`threads` (torch CPU threads; default: half the cores, at least 1, or `$AGENTDISTILL_THREADS`),
+`max_batch_rows` (32: rows decoded together), `batch_wait_ms` (how long an idle worker waits
+for more requests before starting: 5 for kv, 50 for chunked, 10x that at most),
+`merge_adapter` (true: merge LoRA weights into the base for speed), `chunk_tokens` (chunked
+only: 256; 0: whole generations), `prefix_cache` (kv only: tokens of recent prompts whose KV
+cache is kept for reuse by later prompts that start the same way, 16384; 0: off),
+`max_connections` (16).
 """
 
 from __future__ import annotations
@@ -413,6 +423,7 @@ def get_engine(
     chunk_tokens: int | None = None,
     engine: str = "kv",
     quantize: str | None = None,
+    prefix_cache: int = 16384,
 ) -> Any:
     """The process-wide engine for a model name (loaded on first use): `kv` (engine.KVEngine,
     the default) or `chunked` (Engine above, the engine before it)."""
@@ -423,11 +434,13 @@ def get_engine(
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = dtype or ("bfloat16" if device.startswith("cuda") else "float32")
     quantize = quantize or ("fp16" if engine == "kv" and device == "cpu" else "none")
+    if quantize not in ("fp16", "int8", "none"):  # engine.QUANTIZE, checked before anything loads
+        raise ValueError(f"agentdistill model: quantize={quantize!r}; expected one of ('fp16', 'int8', 'none')")
     if quantize != "none" and (engine != "kv" or device != "cpu"):
         raise ValueError(f"agentdistill model: quantize={quantize!r} needs the kv engine on cpu (PyTorch's quantised kernels are CPU only)")
     with _ENGINES_LOCK:
         source = resolve_model(name)
-        key = (source, device, dtype, bool(merge_adapter), chunk_tokens, int(max_batch_rows), engine, quantize)
+        key = (source, device, dtype, bool(merge_adapter), chunk_tokens, int(max_batch_rows), engine, quantize, int(prefix_cache))
         found = _ENGINES.get(key)
         if found is None:
             if device == "cpu":
@@ -441,7 +454,7 @@ def get_engine(
                 tokenizer, model = load_model(source, device, dtype, bool(merge_adapter))
                 model = quantize_linear(model, quantize)
                 wait = 5.0 if batch_wait_ms is None else float(batch_wait_ms)
-                found = KVEngine(model, tokenizer, source, device, int(max_batch_rows), wait)
+                found = KVEngine(model, tokenizer, source, device, int(max_batch_rows), wait, int(prefix_cache))
             _ENGINES[key] = found
         return found
 
@@ -467,6 +480,7 @@ class AgentDistillAPI(ModelAPI):
         max_connections: int = 16,
         engine: str = "kv",
         quantize: str | None = None,
+        prefix_cache: int = 16384,
         **model_args: Any,
     ) -> None:
         super().__init__(model_name, base_url, api_key, [], config)
@@ -484,6 +498,7 @@ class AgentDistillAPI(ModelAPI):
             chunk_tokens=None if chunk_tokens is None else int(chunk_tokens),
             engine=str(engine),
             quantize=None if quantize is None else str(quantize),
+            prefix_cache=int(prefix_cache),
         )
 
     def max_tokens(self) -> int | None:
