@@ -120,6 +120,10 @@ class _PrefixCache:
     def add(self, ids: np.ndarray, layers: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
         if self.max_tokens <= 0 or len(ids) > self.max_tokens:
             return
+        for key, (cached, _) in self.entries.items():
+            if len(cached) == len(ids) and np.array_equal(cached, ids):  # the same prompt again
+                self.entries.move_to_end(key)
+                return
         self.entries[self.next_key] = (ids, layers)
         self.next_key += 1
         total = sum(len(cached) for cached, _ in self.entries.values())
@@ -170,8 +174,6 @@ class _Row:
 class KVEngine:
     """One per loaded model: a worker thread decoding all running rows together."""
 
-    kind = "kv"
-
     def __init__(
         self, model: Any, tokenizer: Any, source: Any, device: str, max_batch_rows: int, batch_wait_ms: float, prefix_cache_tokens: int = 16384
     ):
@@ -185,7 +187,6 @@ class KVEngine:
         ends = set(eos if isinstance(eos, list) else [eos]) if eos is not None else set()
         ends |= {tokenizer.eos_token_id, tokenizer.pad_token_id}
         self.end_ids = frozenset(i for i in ends if i is not None)
-        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self.max_positions = getattr(model.config, "max_position_embeddings", None) or 1 << 30
         self.stats = {"batches": 0, "rows": 0, "requests": 0, "prefills": 0, "prefill_tokens": 0, "reused_tokens": 0}
         self.prefixes = _PrefixCache(prefix_cache_tokens)
@@ -266,7 +267,12 @@ class KVEngine:
                 joining.append(prefilled)
                 room -= len(prefilled[0])
         if joining:
-            self._merge(joining)
+            try:
+                self._merge(joining)
+            except BaseException as ex:  # noqa: BLE001: the joining requests fail, the batch goes on
+                for rows, _, _ in joining:
+                    if not rows[0].request.future.done():
+                        rows[0].request.future.set_exception(ex)
 
     def _prefill(self, request: Any, n: int) -> tuple[list[_Row], Cache, list[int]] | None:
         ids = self.tokenizer(request.prompt, add_special_tokens=False)["input_ids"]
