@@ -204,15 +204,7 @@ class KVEngine:
 
     async def submit(self, request: Any) -> Result:
         self.queue.put(request)
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:  # another async backend (trio): poll
-            import anyio
-
-            while not request.future.done():
-                await anyio.sleep(0.01)
-            return request.future.result()
-        return await asyncio.wrap_future(request.future)
+        return await wait_for(request.future)
 
     # --- worker side -------------------------------------------------------------------------
 
@@ -231,21 +223,8 @@ class KVEngine:
                 self._reset()
 
     def _collect(self, block: bool) -> None:
-        if block and not self.waiting:
-            self.waiting.append(self.queue.get())
-            # requests issued together (parallel samples) arrive a few ms apart: prefill them
-            # before the first step so they join with one merge (10 x batch_wait at most)
-            deadline = time.monotonic() + 10 * self.batch_wait
-            while (left := deadline - time.monotonic()) > 0:
-                try:
-                    self.waiting.append(self.queue.get(timeout=min(self.batch_wait, left)))
-                except queue.Empty:
-                    break
-        while True:
-            try:
-                self.waiting.append(self.queue.get_nowait())
-            except queue.Empty:
-                return
+        # requests issued together (parallel samples) are prefilled before the first step
+        collect(self.queue, self.waiting, self.batch_wait, block=block and not self.waiting)
 
     def _admit(self) -> None:
         """Prefill waiting requests that fit (first come, first served) and merge their rows."""
@@ -470,6 +449,38 @@ class KVEngine:
             self.stats["requests"] += 1
             seconds = time.monotonic() - pending.started
             request.future.set_result(Result(list(pending.results), len(pending.prompt_ids), max(pending.batch_rows, 1), seconds))
+
+
+def collect(source: queue.Queue, into: Any, wait: float, block: bool) -> None:
+    """Move every queued item to `into`. With `block`, first wait for one, then keep collecting
+    while more keep coming (parallel samples' calls arrive a few ms apart): gaps under `wait`
+    seconds, 10 x `wait` in all at most."""
+    if block:
+        into.append(source.get())
+        deadline = time.monotonic() + 10 * wait
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                into.append(source.get(timeout=min(wait, left)))
+            except queue.Empty:
+                break
+    while True:
+        try:
+            into.append(source.get_nowait())
+        except queue.Empty:
+            return
+
+
+async def wait_for(future: concurrent.futures.Future) -> Any:
+    """Await a worker thread's future from asyncio, or poll it under another backend (trio)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        import anyio
+
+        while not future.done():
+            await anyio.sleep(0.01)
+        return future.result()
+    return await asyncio.wrap_future(future)
 
 
 def _row_generator(seed: int | None, index: int) -> torch.Generator:

@@ -48,7 +48,6 @@ cache is kept for reuse by later prompts that start the same way, 16384; 0: off)
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import json
 import os
@@ -65,6 +64,7 @@ from inspect_ai.tool import ToolChoice, ToolInfo
 from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, StoppingCriteriaList
 
 from agentdistill.distill.embedded import EMBEDDED_NAME, is_embedded_name, prepare_embedded
+from agentdistill.distill.engine import collect, wait_for
 from agentdistill.distill.model_api import build_output
 
 DEFAULT_MAX_NEW_TOKENS = 2048
@@ -232,21 +232,7 @@ class Engine:
     # --- worker side -------------------------------------------------------------------------
 
     def _next_batch(self) -> list[_Row]:
-        if not self.pending:
-            self.pending.append(self.queue.get())
-            # Requests issued together (parallel samples) arrive a few ms apart: keep
-            # collecting while they keep coming (gaps under batch_wait, 10 x batch_wait at most).
-            deadline = time.monotonic() + 10 * self.batch_wait
-            while (left := deadline - time.monotonic()) > 0:
-                try:
-                    self.pending.append(self.queue.get(timeout=min(self.batch_wait, left)))
-                except queue.Empty:
-                    break
-        while True:
-            try:
-                self.pending.append(self.queue.get_nowait())
-            except queue.Empty:
-                break
+        collect(self.queue, self.pending, self.batch_wait, block=not self.pending)
         key = self.pending[0].request.sampling
         batch, rest = [], []
         for row in self.pending:
@@ -359,15 +345,7 @@ class Engine:
         request.results = [None] * request.n
         for index in range(request.n):
             self.queue.put(_Row(request, index))
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:  # another async backend (trio): poll
-            import anyio
-
-            while not request.future.done():
-                await anyio.sleep(0.01)
-            return request.future.result()
-        return await asyncio.wrap_future(request.future)
+        return await wait_for(request.future)
 
 
 
