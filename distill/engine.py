@@ -510,6 +510,8 @@ def quantize_linear(model: torch.nn.Module, kind: str) -> torch.nn.Module:
     from torch.ao.quantization import float16_dynamic_qconfig, per_channel_dynamic_qconfig, quantize_dynamic
 
     qconfig, dtype = (float16_dynamic_qconfig, torch.float16) if kind == "fp16" else (per_channel_dynamic_qconfig, torch.qint8)
+    # by name: an unmerged LoRA adapter's own A/B layers stay float (PEFT reads their weight dtype)
+    spec = {name: qconfig for name, module in model.named_modules() if isinstance(module, torch.nn.Linear) and "lora_" not in name}
     with warnings.catch_warnings():  # torch.ao's eager quantisation warns that it moves to torchao
         warnings.simplefilter("ignore")
-        return quantize_dynamic(model, {torch.nn.Linear: qconfig}, dtype=dtype)
+        return quantize_dynamic(model, spec, dtype=dtype)

@@ -87,3 +87,17 @@ def test_a_prompt_that_extends_a_previous_one_reuses_its_kv_cache(smol):
     assert engine.stats["reused_tokens"] - before["reused_tokens"] >= 64
     fresh = get_model("agentdistill/smollm2-135m", prefix_cache=0, memoize=False)
     assert asyncio.run(fresh.generate(longer, config=config)).completion == reused.completion
+
+
+def test_lora_adapter_merged_or_not_runs_quantised(tmp_path, smol):
+    """A freshly initialised LoRA (B = 0) changes nothing: merged or not, its greedy text is the base's."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(smol.api.engine.source.base)
+    get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj", "v_proj"])).save_pretrained(tmp_path)
+    config = GenerateConfig(max_tokens=12)
+    expected = asyncio.run(smol.generate(PROMPT, config=config)).completion
+    for merge in (True, False):
+        adapter = get_model(f"agentdistill/{tmp_path}", merge_adapter=merge, memoize=False)
+        assert asyncio.run(adapter.generate(PROMPT, config=config)).completion == expected
