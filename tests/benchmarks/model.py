@@ -135,28 +135,36 @@ class CTranslate2:
 
 
 def shared_prefill_reference(engine, prompt: str, n: int, max_tokens: int) -> int:
-    """The ideal schedule for num_choices=n on the kv engine's model: prefill once, copy the
-    KV cache to n rows, decode them together (sampling as SAG does, no stop checks)."""
+    """The ideal schedule for num_choices=n on the kv engine's own model and KV cache layers:
+    prefill once, copy the KV cache to n rows, decode them together, with no queue, no stop
+    checks, no per-row generators and no end of turn (every row runs max_tokens)."""
     import torch
-    from transformers import DynamicCache
 
+    from agentdistill.distill.engine import _new_cache
     from agentdistill.distill.hf_model import render_chat
     from inspect_ai.model import ChatMessageUser
 
     model, tokenizer = engine.model, engine.tokenizer
     ids = tokenizer(render_chat(tokenizer, [ChatMessageUser(content=prompt)]), add_special_tokens=False, return_tensors="pt").input_ids
+    length = ids.shape[1]
     generator = torch.Generator().manual_seed(0)
     with torch.inference_mode():
-        cache = DynamicCache(config=model.config)
+        cache = _new_cache()
         logits = model(input_ids=ids, past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
-        cache.batch_repeat_interleave(n)
+        for layer in cache.layers:  # one prefill, n rows (room for the new tokens included)
+            k_buf = layer.k_buf[:, :, :length].repeat(n, 1, 1, 1)
+            v_buf = layer.v_buf[:, :, :length].repeat(n, 1, 1, 1)
+            k_room = torch.cat([k_buf, k_buf.new_empty((n, k_buf.shape[1], max_tokens, k_buf.shape[3]))], dim=2)
+            v_room = torch.cat([v_buf, v_buf.new_empty(k_room.shape[:2] + (max_tokens, v_buf.shape[3]))], dim=2)
+            layer._set_buffers(k_room, v_room, length)
         logits = logits.expand(n, -1)
         for step in range(max_tokens):
             probs = torch.softmax(logits / SAG["temperature"], dim=-1)
             tokens = torch.multinomial(probs, 1, generator=generator)
             if step == max_tokens - 1:
                 break
-            logits = model(input_ids=tokens, past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
+            positions = torch.full((n, 1), length + step)
+            logits = model(input_ids=tokens, position_ids=positions, past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
     return n * max_tokens
 
 
