@@ -10,21 +10,34 @@ How it generates:
   choice index, so a sampled output does not depend on which requests shared the batch (up to
   floating-point differences of batched matrix products, as in any batched engine);
 - stop sequences, `max_tokens`, end of turn and the model's context length end each row on its
-  own; rows of different sampling settings share a batch.
+  own; rows of different sampling settings share a batch;
+- the KV caches of recent prompts are kept (16384 tokens, `-M prefix_cache`): a prompt that
+  starts like one of them (an agent's next step repeats its previous prompt) prefills only the
+  rest.
 
-On CPU the linear layers (lm_head included) are quantised to int8 with PyTorch's dynamic
-quantisation (per output channel; `-M quantize=none` keeps the float weights): decoding 135M
-float32 weights is bound by memory bandwidth, int8 weights read four times less.
+On CPU the linear layers (lm_head included) run with fp16 weights through PyTorch's dynamic
+quantisation kernels (fbgemm; products in float32): decoding a 135M model is bound by reading
+its weights, and fp16 halves that. `-M quantize=int8` is faster again (int8 weights) but
+quantises the activations with one scale per batch, so a row's output then depends on which
+rows share its batch; it is an option, not the default. `-M quantize=none` keeps float32.
 
-Why this engine and not CTranslate2 (measured on the 2-core machine, 1 torch / CT2 thread,
-SmolLM2-135M, 128 new tokens, greedy; see tests/benchmarks/model_results.md for the full run):
-a plain decode loop on int8 dynamic-quantised transformers gave 40.6 tokens/s at batch 1 and
-178 at batch 8, CTranslate2 4.8.5 int8 43.8 and 158, plain transformers `generate` fp32 15.6
-and 64. The two are on par, but CTranslate2's `generate_batch` cannot take new requests into
-a running batch, seeds one random generator per call (not per request) and would need a
-merge-and-convert step per LoRA adapter; on transformers the engine controls every step, a
-LoRA adapter is merged and quantised in memory in seconds, and any causal LM transformers
-loads works (GPU: bfloat16, no quantisation).
+Why this engine rather than CTranslate2 (tests/benchmarks/model.py, results and load averages
+in tests/benchmarks/model_results.md; 2 shared cores, one thread each, SmolLM2-135M, 128 new
+tokens; tokens/s relative to plain transformers `generate` in float32, same run):
+
+    engine                  1 request   8 concurrent   num_choices=8 (500-token prompt)
+    kv (this, fp16)           1.84x        2.45x           3.66x
+    kv, -M quantize=int8      2.51x        2.91x           3.39x
+    CTranslate2 4.8.5 int8    2.64x        2.19x           1.80x
+    chunked (the old engine)  1.03x        1.00x           0.92x
+
+CTranslate2 is faster for one request alone (int8 weights, C++ loop), but it falls behind on
+num_choices with a long prompt, its `generate_batch` cannot take new requests into a running
+batch, it seeds one random generator per call (not per request), and a LoRA adapter would need
+a merge-and-convert step per adapter. On transformers the engine controls every step: it wins
+wherever requests overlap (concurrent samples, SAG's num_choices), keeps seeded outputs
+independent of the batch, merges and quantises a LoRA adapter in memory in seconds, and runs
+any causal LM transformers loads (on a GPU: bfloat16, no quantisation).
 """
 
 from __future__ import annotations
