@@ -9,8 +9,9 @@ Model names (after `agentdistill/`):
 - anything else: a hub id, loaded with `from_pretrained` (from the local HF cache when offline).
 
 Generation:
-- greedy unless `temperature > 0` (then sampling with `top_p`/`top_k`); `seed` seeds torch.
-- `num_choices=n`: n choices in one call (the prompt is expanded to n rows of the batch).
+- greedy unless `temperature > 0` (then sampling with `top_p`/`top_k`); `seed`: the kv engine seeds each
+  choice's own generator from it and the choice index, the chunked engine seeds torch.
+- `num_choices=n`: n choices in one call (kv: one prefill copied to n rows; chunked: n rows).
 - `stop_seqs`: a per-row stopping criterion ends a row as soon as its text contains a stop
   string; the returned text is cut before the stop string (as OpenAI and vLLM do).
 - `max_tokens` per request (rows of one batch may have different limits).
@@ -19,26 +20,34 @@ Generation:
   continues it, and only the continuation is returned.
 - usage: prompt tokens and generated tokens (all choices), counted by the model's tokenizer.
 
-Batching: every generate call is queued (one row per choice) to one worker thread per loaded
-model; the worker takes the queued rows with the same sampling settings (up to
-`max_batch_rows`) and runs them as one left-padded `generate` of at most `chunk_tokens` new
-tokens. Rows that have not ended go back in line with their tokens so far and continue in the
-next batch beside requests that arrived meanwhile, so one long generation never holds the
-others back for its whole length (the prompt is re-read once per chunk). Concurrent samples of
-an eval therefore share forward passes; the event loop is never blocked. The model is loaded once per process and
-shared by every inspect `Model` that names it.
+Engines (`-M engine=...`):
+- `kv` (default, `engine.py`): KV-cached continuous batching: each sequence keeps its KV cache
+  for its whole generation, new requests join the running batch between decode steps, a
+  request's prompt is prefilled once for all its choices, every choice samples from its own
+  seeded generator. On CPU the linear layers run with fp16 weights (`-M quantize=fp16`, the
+  default; `int8` is faster still but makes outputs depend on batch neighbours; `none`: float).
+- `chunked` (the engine before it, kept for comparison): every generate call is queued (one row
+  per choice) to one worker thread per loaded model; the worker takes the queued rows with the
+  same sampling settings (up to `max_batch_rows`) and runs them as one left-padded `generate`
+  of at most `chunk_tokens` new tokens; unfinished rows go back in line with their tokens so far
+  (the prompt is re-read once per chunk).
+Either way concurrent samples of an eval share forward passes, the event loop is never
+blocked, and the model is loaded once per process and shared by every inspect `Model` that
+names it with the same arguments.
 
-Model args (`-M key=value`): `device` (default cuda if available, else cpu), `dtype`
-(`float32` on CPU, `bfloat16` on GPU), `threads` (torch CPU threads; default: half the cores,
-at least 1, or `$AGENTDISTILL_THREADS`), `max_batch_rows` (32), `batch_wait_ms` (50: how long the worker waits for
-more requests before starting a batch, 10x that at most),
-`merge_adapter` (true: merge LoRA weights into the base for speed), `chunk_tokens` (256; 0:
-whole generations), `max_connections` (16).
+Model args (`-M key=value`): `engine` (kv | chunked), `quantize` (kv on CPU: fp16 | int8 | none),
+`device` (default cuda if available, else cpu), `dtype` (`float32` on CPU, `bfloat16` on GPU),
+`threads` (torch CPU threads; default: half the cores, at least 1, or `$AGENTDISTILL_THREADS`),
+`max_batch_rows` (32: rows decoded together), `batch_wait_ms` (how long an idle worker waits
+for more requests before starting: 5 for kv, 50 for chunked, 10x that at most),
+`merge_adapter` (true: merge LoRA weights into the base for speed), `chunk_tokens` (chunked
+only: 256; 0: whole generations), `prefix_cache` (kv only: tokens of recent prompts whose KV
+cache is kept for reuse by later prompts that start the same way, 16384; 0: off),
+`max_connections` (16).
 """
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import json
 import os
@@ -56,8 +65,9 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, 
 
 from agentdistill.core.errors import InputError
 from agentdistill.core.paths import looks_like_path
-from agentdistill.models.embedded import EMBEDDED_NAME, is_embedded_name, prepare_embedded
 from agentdistill.models.apis import build_output
+from agentdistill.models.embedded import EMBEDDED_NAME, is_embedded_name, prepare_embedded
+from agentdistill.models.engine import KVEngine, collect, quantize_linear, wait_for
 
 DEFAULT_MAX_NEW_TOKENS = 2048
 
@@ -180,6 +190,24 @@ class _RowStop(StoppingCriteria):
         return done
 
 
+def load_model(source: ModelSource, device: str, dtype: str, merge_adapter: bool) -> tuple[Any, Any]:
+    """The tokenizer (the adapter's if it ships one) and the eval-mode model, adapter applied."""
+    tokenizer_dir = source.base
+    if source.adapter and any(Path(source.adapter, f).is_file() for f in ("tokenizer.json", "tokenizer_config.json")):
+        tokenizer_dir = source.adapter
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    model = AutoModelForCausalLM.from_pretrained(source.base, dtype=getattr(torch, dtype))
+    if source.adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, source.adapter)
+        if merge_adapter:
+            model = model.merge_and_unload()
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer, model.to(device).eval()
+
+
 class Engine:
     def __init__(
         self,
@@ -196,21 +224,7 @@ class Engine:
         self.max_batch_rows = max_batch_rows
         self.batch_wait = batch_wait_ms / 1000.0
         self.chunk_tokens = chunk_tokens
-        torch_dtype = getattr(torch, dtype)
-        tokenizer_dir = source.base
-        if source.adapter and any(Path(source.adapter, f).is_file() for f in ("tokenizer.json", "tokenizer_config.json")):
-            tokenizer_dir = source.adapter
-        self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
-        model = AutoModelForCausalLM.from_pretrained(source.base, dtype=torch_dtype)
-        if source.adapter:
-            from peft import PeftModel
-
-            model = PeftModel.from_pretrained(model, source.adapter)
-            if merge_adapter:
-                model = model.merge_and_unload()
-        self.model = model.to(device).eval()
-        if self.tokenizer.pad_token is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.tokenizer, self.model = load_model(source, device, dtype, merge_adapter)
         eos = self.model.generation_config.eos_token_id
         eos_ids = set(eos if isinstance(eos, list) else [eos]) if eos is not None else set()
         if self.tokenizer.eos_token_id is not None:
@@ -227,21 +241,7 @@ class Engine:
     # --- worker side -------------------------------------------------------------------------
 
     def _next_batch(self) -> list[_Row]:
-        if not self.pending:
-            self.pending.append(self.queue.get())
-            # Requests issued together (parallel samples) arrive a few ms apart: keep
-            # collecting while they keep coming (gaps under batch_wait, 10 x batch_wait at most).
-            deadline = time.monotonic() + 10 * self.batch_wait
-            while (left := deadline - time.monotonic()) > 0:
-                try:
-                    self.pending.append(self.queue.get(timeout=min(self.batch_wait, left)))
-                except queue.Empty:
-                    break
-        while True:
-            try:
-                self.pending.append(self.queue.get_nowait())
-            except queue.Empty:
-                break
+        collect(self.queue, self.pending, self.batch_wait, block=not self.pending)
         key = self.pending[0].request.sampling
         batch, rest = [], []
         for row in self.pending:
@@ -354,32 +354,26 @@ class Engine:
         request.results = [None] * request.n
         for index in range(request.n):
             self.queue.put(_Row(request, index))
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:  # another async backend (trio): poll
-            import anyio
+        return await wait_for(request.future)
 
-            while not request.future.done():
-                await anyio.sleep(0.01)
-            return request.future.result()
-        return await asyncio.wrap_future(request.future)
 
-    def render(self, messages: list[ChatMessage]) -> str:
-        """The prompt text: the chat template with a generation prompt, or continuing a final
-        assistant message (prefill)."""
-        chat = [_as_hf_message(m) for m in messages]
-        prefill = bool(chat) and chat[-1]["role"] == "assistant"
-        template = getattr(self.tokenizer, "chat_template", None)
-        if not template:
-            text = "".join(f"{m['role']}: {m['content']}\n" for m in chat)
-            return text[:-1] if prefill else text + "assistant: "
-        if not prefill:
-            return self.tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
-        try:
-            return self.tokenizer.apply_chat_template(chat, tokenize=False, continue_final_message=True)
-        except ValueError:  # a template that rewrites the final content: render without it
-            head = self.tokenizer.apply_chat_template(chat[:-1], tokenize=False, add_generation_prompt=True)
-            return head + chat[-1]["content"]
+
+def render_chat(tokenizer: Any, messages: list[ChatMessage]) -> str:
+    """The prompt text: the chat template with a generation prompt, or continuing a final
+    assistant message (prefill)."""
+    chat = [_as_hf_message(m) for m in messages]
+    prefill = bool(chat) and chat[-1]["role"] == "assistant"
+    template = getattr(tokenizer, "chat_template", None)
+    if not template:
+        text = "".join(f"{m['role']}: {m['content']}\n" for m in chat)
+        return text[:-1] if prefill else text + "assistant: "
+    if not prefill:
+        return tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+    try:
+        return tokenizer.apply_chat_template(chat, tokenize=False, continue_final_message=True)
+    except ValueError:  # a template that rewrites the final content: render without it
+        head = tokenizer.apply_chat_template(chat[:-1], tokenize=False, add_generation_prompt=True)
+        return head + chat[-1]["content"]
 
 
 def _as_hf_message(message: ChatMessage) -> dict[str, str]:
@@ -402,29 +396,52 @@ def _default_threads() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
+ENGINES = ("kv", "chunked")
+
+
 def get_engine(
     name: str,
     device: str | None = None,
     dtype: str | None = None,
     threads: int | None = None,
     max_batch_rows: int = 32,
-    batch_wait_ms: float = 50.0,
+    batch_wait_ms: float | None = None,
     merge_adapter: bool = True,
-    chunk_tokens: int = 256,
-) -> Engine:
-    """The process-wide engine for a model name (loaded on first use)."""
+    chunk_tokens: int | None = None,
+    engine: str = "kv",
+    quantize: str | None = None,
+    prefix_cache: int = 16384,
+) -> Any:
+    """The process-wide engine for a model name (loaded on first use): `kv` (engine.KVEngine,
+    the default) or `chunked` (Engine above, the engine before it)."""
+    if engine not in ENGINES:
+        raise ValueError(f"agentdistill model: engine={engine!r}; expected one of {ENGINES}")
+    if engine == "kv" and chunk_tokens is not None:
+        raise ValueError("agentdistill model: chunk_tokens applies to -M engine=chunked only (the kv engine never re-reads)")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = dtype or ("bfloat16" if device.startswith("cuda") else "float32")
+    quantize = quantize or ("fp16" if engine == "kv" and device == "cpu" else "none")
+    if quantize not in ("fp16", "int8", "none"):  # engine.QUANTIZE, checked before anything loads
+        raise ValueError(f"agentdistill model: quantize={quantize!r}; expected one of ('fp16', 'int8', 'none')")
+    if quantize != "none" and (engine != "kv" or device != "cpu"):
+        raise ValueError(f"agentdistill model: quantize={quantize!r} needs the kv engine on cpu (PyTorch's quantised kernels are CPU only)")
     with _ENGINES_LOCK:
         source = resolve_model(name)
-        key = (source, device, dtype, bool(merge_adapter), int(chunk_tokens), int(max_batch_rows))
-        engine = _ENGINES.get(key)
-        if engine is None:
+        key = (source, device, dtype, bool(merge_adapter), chunk_tokens, int(max_batch_rows), engine, quantize, int(prefix_cache))
+        found = _ENGINES.get(key)
+        if found is None:
             if device == "cpu":
                 torch.set_num_threads(int(threads) if threads else _default_threads())
-            engine = Engine(source, device, dtype, int(max_batch_rows), float(batch_wait_ms), bool(merge_adapter), int(chunk_tokens))
-            _ENGINES[key] = engine
-        return engine
+            if engine == "chunked":
+                wait = 50.0 if batch_wait_ms is None else float(batch_wait_ms)
+                found = Engine(source, device, dtype, int(max_batch_rows), wait, bool(merge_adapter), 256 if chunk_tokens is None else int(chunk_tokens))
+            else:
+                tokenizer, model = load_model(source, device, dtype, bool(merge_adapter))
+                model = quantize_linear(model, quantize)
+                wait = 5.0 if batch_wait_ms is None else float(batch_wait_ms)
+                found = KVEngine(model, tokenizer, source, device, int(max_batch_rows), wait, int(prefix_cache))
+            _ENGINES[key] = found
+        return found
 
 
 def _as_bool(value: Any) -> bool:
@@ -442,10 +459,13 @@ class AgentDistillAPI(ModelAPI):
         dtype: str | None = None,
         threads: int | None = None,
         max_batch_rows: int = 32,
-        batch_wait_ms: float = 50.0,
+        batch_wait_ms: float | None = None,
         merge_adapter: Any = True,
-        chunk_tokens: int = 256,
+        chunk_tokens: int | None = None,
         max_connections: int = 16,
+        engine: str = "kv",
+        quantize: str | None = None,
+        prefix_cache: int = 16384,
         **model_args: Any,
     ) -> None:
         super().__init__(model_name, base_url, api_key, [], config)
@@ -460,9 +480,12 @@ class AgentDistillAPI(ModelAPI):
             dtype=dtype,
             threads=int(threads) if threads else None,
             max_batch_rows=int(max_batch_rows),
-            batch_wait_ms=float(batch_wait_ms),
+            batch_wait_ms=None if batch_wait_ms is None else float(batch_wait_ms),
             merge_adapter=_as_bool(merge_adapter),
-            chunk_tokens=int(chunk_tokens),
+            chunk_tokens=None if chunk_tokens is None else int(chunk_tokens),
+            engine=str(engine),
+            quantize=None if quantize is None else str(quantize),
+            prefix_cache=int(prefix_cache),
         )
 
     def max_tokens(self) -> int | None:
@@ -485,7 +508,7 @@ class AgentDistillAPI(ModelAPI):
         do_sample = temperature is not None and temperature > 0
         sampling = (True, float(temperature), config.top_p, config.top_k) if do_sample else (False, None, None, None)
         request = _Request(
-            prompt=self.engine.render(input),
+            prompt=render_chat(self.engine.tokenizer, input),
             n=max(1, config.num_choices or 1),
             max_new_tokens=config.max_tokens or DEFAULT_MAX_NEW_TOKENS,
             stop_seqs=tuple(s for s in (config.stop_seqs or []) if s),

@@ -260,7 +260,7 @@ def test_embedded_batched_greedy_equals_unbatched(smol):
 @pytest.mark.slow
 def test_embedded_chunked_generation_equals_whole(smol):
     """Rows continued across chunks (4 tokens each here) give the same greedy text and count."""
-    chunked = get_model("agentdistill/smollm2-135m", chunk_tokens=4, memoize=False)
+    chunked = get_model("agentdistill/smollm2-135m", engine="chunked", chunk_tokens=4, memoize=False)
     config = GenerateConfig(max_tokens=14, stop_seqs=["Lyon"])
     whole = run(smol.generate(PROMPT, config=config))
     parts = run(chunked.generate(PROMPT, config=config))

@@ -1,26 +1,36 @@
-"""Benchmark: generated tokens/s of the embedded model through inspect, 1 vs 8 concurrent samples.
+"""Benchmark: generated tokens/s of the embedded model's engines, side by side in one run.
 
-Runs `inspect_ai.eval` of a small task (GSM-style questions, plain `generate()`, greedy,
-fixed max_tokens) on `agentdistill/smollm2-135m`, once with one sample at a time and once
-with 8 samples in flight, whose generate calls the model API batches into shared forward
-passes. Prints tokens/s of each and the ratio. Not a test (no assertions on timings).
+Engines (same converted SmolLM2-135M folder, same torch thread count):
+- `kv`: the default agentdistill engine (distill/engine.py, fp16 weights), through inspect's
+  `get_model(...).generate`, its prefix cache off (the repeats resend the same prompts);
+- `kv-int8`: the same with `-M quantize=int8`;
+- `chunked`: the engine before it (`-M engine=chunked`);
+- `transformers`: plain `model.generate` on the float32 model, the 8 prompts left-padded into
+  one batch;
+- `ctranslate2`: CTranslate2 int8 `generate_batch` (skipped if `ctranslate2` is not installed;
+  `pip install ctranslate2==4.8.5`), the folder converted once into the agentdistill cache.
 
-    nice .venv/bin/python tests/benchmarks/model.py [--max-tokens 64] [--serial-samples 3]
+Workloads: 1 request at a time, 8 concurrent requests (greedy), and one request with
+`num_choices=8` (temperature 0.4, top_p 0.8, as SAG samples) on a longer prompt; for that one
+the reference is the ideal schedule, measured on the kv engine's own model: one prefill, its
+KV cache copied to 8 rows, 8 rows decoded together with no engine around it.
+Each figure is the median of `--repeats` runs, the engines interleaved within each repeat;
+ratios are taken from the medians of this run.
+The load average is printed beside the figures (the machine is shared). Not a test.
+
+    nice .venv/bin/python tests/benchmarks/model.py [--max-tokens 128] [--repeats 3] [--engines kv,chunked,...]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
-import tempfile
 import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from inspect_ai import Task, eval  # noqa: E402
-from inspect_ai.dataset import Sample  # noqa: E402
-from inspect_ai.model import get_model  # noqa: E402
-from inspect_ai.solver import generate  # noqa: E402
+from inspect_ai.model import GenerateConfig, get_model  # noqa: E402
 
 QUESTIONS = [
     "Janet has 3 boxes with 1528 apples each. How many apples does she have?",
@@ -32,57 +42,206 @@ QUESTIONS = [
     "A shirt costs 40 dollars and is discounted by 25 percent. What is the new price?",
     "If 5 workers build a wall in 12 days, how many days do 10 workers need?",
 ]
+PROMPTS = [q + " Think step by step." for q in QUESTIONS]
+# about 500 tokens, like an agent step's conversation
+LONG_PROMPT = "Here are some practice problems and a question.\n" + "\n".join(QUESTIONS * 3) + "\nSolve the last problem. Think step by step."
+SAG = {"temperature": 0.4, "top_p": 0.8}
 
 
-def run(model, samples: int, concurrency: int, max_tokens: int) -> tuple[int, float]:
-    task = Task(
-        dataset=[Sample(id=str(i), input=QUESTIONS[i % len(QUESTIONS)] + " Think step by step.") for i in range(samples)],
-        solver=generate(),
-    )
-    with tempfile.TemporaryDirectory() as log_dir:
-        started = time.monotonic()
-        [log] = eval(
-            task,
-            model=model,
-            max_samples=concurrency,
-            max_connections=concurrency,
-            log_dir=log_dir,
-            display="none",
-            max_tokens=max_tokens,
-            temperature=0.0,
+def load_avg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+class InspectEngine:
+    """An agentdistill engine through inspect's Model.generate."""
+
+    def __init__(self, **model_args):
+        self.model = get_model("agentdistill/smollm2-135m", memoize=False, **model_args)
+
+    def batch(self, prompts: list[str], max_tokens: int) -> int:
+        config = GenerateConfig(max_tokens=max_tokens, temperature=0.0)
+
+        async def together():
+            return await asyncio.gather(*[self.model.generate(p, config=config) for p in prompts])
+
+        return sum(o.usage.output_tokens for o in asyncio.run(together()))
+
+    def choices(self, prompt: str, n: int, max_tokens: int) -> int:
+        config = GenerateConfig(max_tokens=max_tokens, num_choices=n, seed=0, **SAG)
+        return asyncio.run(self.model.generate(prompt, config=config)).usage.output_tokens
+
+
+class PlainTransformers:
+    def __init__(self, folder: str):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.torch = torch
+        self.tokenizer = AutoTokenizer.from_pretrained(folder, padding_side="left")
+        self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+        self.end = self.model.generation_config.eos_token_id
+
+    def _render(self, prompt: str) -> str:
+        return self.tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True)
+
+    def _count(self, rows) -> int:
+        return sum(next((i + 1 for i, t in enumerate(row) if t == self.end), len(row)) for row in rows.tolist())
+
+    def batch(self, prompts: list[str], max_tokens: int) -> int:
+        enc = self.tokenizer([self._render(p) for p in prompts], return_tensors="pt", padding=True, add_special_tokens=False)
+        with self.torch.inference_mode():
+            out = self.model.generate(**enc, max_new_tokens=max_tokens, do_sample=False, temperature=None, top_p=None, top_k=None)
+        return self._count(out[:, enc.input_ids.shape[1] :])
+
+    def choices(self, prompt: str, n: int, max_tokens: int) -> int:
+        enc = self.tokenizer([self._render(prompt)], return_tensors="pt", add_special_tokens=False)
+        self.torch.manual_seed(0)
+        with self.torch.inference_mode():
+            out = self.model.generate(**enc, max_new_tokens=max_tokens, do_sample=True, num_return_sequences=n, top_k=None, **SAG)
+        return self._count(out[:, enc.input_ids.shape[1] :])
+
+
+class CTranslate2:
+    def __init__(self, folder: str, threads: int):
+        import ctranslate2
+        from transformers import AutoTokenizer
+
+        from agentdistill.core.paths import cache_dir
+
+        target = cache_dir("models") / "ct2-smollm2-135m-int8"
+        if not (target / "model.bin").is_file():
+            ctranslate2.converters.TransformersConverter(folder).convert(str(target), quantization="int8", force=True)
+        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self.generator = ctranslate2.Generator(str(target), device="cpu", compute_type="int8", intra_threads=threads)
+        self.end = self.tokenizer.convert_tokens_to_ids("<|im_end|>")
+
+    def _tokens(self, prompt: str) -> list[str]:
+        text = self.tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True)
+        return self.tokenizer.convert_ids_to_tokens(self.tokenizer(text, add_special_tokens=False).input_ids)
+
+    def batch(self, prompts: list[str], max_tokens: int) -> int:
+        results = self.generator.generate_batch([self._tokens(p) for p in prompts], max_length=max_tokens, include_prompt_in_result=False, end_token="<|im_end|>")
+        return sum(len(r.sequences_ids[0]) for r in results)
+
+    def choices(self, prompt: str, n: int, max_tokens: int) -> int:
+        import ctranslate2
+
+        ctranslate2.set_random_seed(0)
+        [result] = self.generator.generate_batch(
+            [self._tokens(prompt)], max_length=max_tokens, include_prompt_in_result=False, end_token="<|im_end|>",
+            sampling_topk=0, sampling_topp=SAG["top_p"], sampling_temperature=SAG["temperature"], num_hypotheses=n,
         )
-        seconds = time.monotonic() - started
-    assert log.status == "success", log.error
-    tokens = sum(u.output_tokens for u in log.stats.model_usage.values())
-    return tokens, seconds
+        return sum(len(ids) for ids in result.sequences_ids)
+
+
+def shared_prefill_reference(engine, prompt: str, n: int, max_tokens: int) -> int:
+    """The ideal schedule for num_choices=n on the kv engine's own model and KV cache layers:
+    prefill once, copy the KV cache to n rows, decode them together, with no queue, no stop
+    checks, no per-row generators and no end of turn (every row runs max_tokens)."""
+    import torch
+
+    from agentdistill.models.engine import _new_cache
+    from agentdistill.models.hf_model import render_chat
+    from inspect_ai.model import ChatMessageUser
+
+    model, tokenizer = engine.model, engine.tokenizer
+    ids = tokenizer(render_chat(tokenizer, [ChatMessageUser(content=prompt)]), add_special_tokens=False, return_tensors="pt").input_ids
+    length = ids.shape[1]
+    generator = torch.Generator().manual_seed(0)
+    with torch.inference_mode():
+        cache = _new_cache()
+        logits = model(input_ids=ids, past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
+        for layer in cache.layers:  # one prefill, n rows (room for the new tokens included)
+            k_buf = layer.k_buf[:, :, :length].repeat(n, 1, 1, 1)
+            v_buf = layer.v_buf[:, :, :length].repeat(n, 1, 1, 1)
+            k_room = torch.cat([k_buf, k_buf.new_empty((n, k_buf.shape[1], max_tokens, k_buf.shape[3]))], dim=2)
+            v_room = torch.cat([v_buf, v_buf.new_empty(k_room.shape[:2] + (max_tokens, v_buf.shape[3]))], dim=2)
+            layer._set_buffers(k_room, v_room, length)
+        logits = logits.expand(n, -1)
+        for step in range(max_tokens):
+            probs = torch.softmax(logits / SAG["temperature"], dim=-1)
+            tokens = torch.multinomial(probs, 1, generator=generator)
+            if step == max_tokens - 1:
+                break
+            positions = torch.full((n, 1), length + step)
+            logits = model(input_ids=tokens, position_ids=positions, past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
+    return n * max_tokens
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-tokens", type=int, default=64)
-    parser.add_argument("--serial-samples", type=int, default=3, help="samples for the 1-at-a-time run")
-    parser.add_argument("--concurrent", type=int, default=8)
+    parser.add_argument("--max-tokens", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--engines", default="kv,kv-int8,chunked,transformers,ctranslate2")
     args = parser.parse_args()
 
     import torch
 
-    model = get_model("agentdistill/smollm2-135m")
-    run(model, 1, 1, 8)  # warm-up: load, first forward passes
-    engine = model.api.engine
-    print(f"model: agentdistill/smollm2-135m  device: {engine.device}  torch threads: {torch.get_num_threads()}  max_tokens: {args.max_tokens}")
-    before = dict(engine.stats)
-    t1, s1 = run(model, args.serial_samples, 1, args.max_tokens)
-    print(f"1 concurrent sample : {t1:5d} tokens in {s1:6.1f} s = {t1 / s1:6.1f} tokens/s")
-    mid = dict(engine.stats)
-    t8, s8 = run(model, args.concurrent, args.concurrent, args.max_tokens)
-    after = dict(engine.stats)
-    batches = after["batches"] - mid["batches"]
-    rows = after["rows"] - mid["rows"]
-    print(
-        f"{args.concurrent} concurrent samples: {t8:5d} tokens in {s8:6.1f} s = {t8 / s8:6.1f} tokens/s "
-        f"({batches} forward batches, {rows / max(batches, 1):.1f} rows each; serial run used {mid['batches'] - before['batches']})"
-    )
-    print(f"speed-up from batching: {(t8 / s8) / (t1 / s1):.2f}x")
+    from agentdistill.models.embedded import prepare_embedded
+
+    folder = str(prepare_embedded())
+    names = args.engines.split(",")
+    engines = {}
+    for name in names:
+        # prefix_cache=0: the repeats send the same prompts again, which the kv engine would
+        # otherwise not prefill a second time (an advantage the other engines cannot have)
+        if name == "kv":
+            engines[name] = InspectEngine(prefix_cache=0)
+        elif name == "kv-int8":
+            engines[name] = InspectEngine(quantize="int8", prefix_cache=0)
+        elif name == "chunked":
+            engines[name] = InspectEngine(engine="chunked")
+        elif name == "transformers":
+            engines[name] = PlainTransformers(folder)
+        elif name == "ctranslate2":
+            try:
+                engines[name] = CTranslate2(folder, torch.get_num_threads())
+            except ImportError:
+                print("ctranslate2 not installed: skipped (pip install ctranslate2==4.8.5)")
+        else:
+            raise SystemExit(f"unknown engine {name!r}")
+    print(f"torch threads: {torch.get_num_threads()}  max_tokens: {args.max_tokens}  repeats: {args.repeats} (medians)  cpu count: {os.cpu_count()}")
+    for engine in engines.values():  # warm-up
+        engine.batch(PROMPTS[:2], 8)
+
+    # Interleaved: every repeat measures every engine on a workload before the next repeat, so a
+    # change of the machine's load hits all engines alike; medians over the repeats.
+    workloads = {
+        "1": lambda engine: sum(engine.batch([p], args.max_tokens) for p in PROMPTS[:2]),
+        "8": lambda engine: engine.batch(PROMPTS, args.max_tokens),
+        "n8": lambda engine: engine.choices(LONG_PROMPT, 8, args.max_tokens),
+    }
+    if "kv" in engines:
+        kv = engines["kv"].model.api.engine
+        workloads["ideal_n8"] = lambda engine: shared_prefill_reference(kv, LONG_PROMPT, 8, args.max_tokens)
+    results: dict[str, dict[str, float]] = {name: {} for name in engines}
+    for label, work in workloads.items():
+        runs: dict[str, list[tuple[float, int, float]]] = {}
+        for _ in range(args.repeats):
+            for name, engine in engines.items():
+                if label == "ideal_n8" and name != "kv":
+                    continue
+                started = time.monotonic()
+                tokens = work(engine)
+                seconds = time.monotonic() - started
+                runs.setdefault(name, []).append((tokens / seconds, tokens, seconds))
+        for name, measured in runs.items():
+            rate, tokens, seconds = sorted(measured)[len(measured) // 2]
+            results[name][label] = rate
+            what = {"1": "1 request at a time", "8": "8 concurrent requests", "n8": "num_choices=8, long prompt", "ideal_n8": "one prefill + 8 rows decoded, no engine"}[label]
+            print(f"{name:13s} {label:>8s}: {tokens:5d} tokens in {seconds:6.1f} s = {rate:6.1f} tokens/s  ({what}; load average {load_avg()})", flush=True)
+
+    print("\nratios (tokens/s of the engine / tokens/s of the reference; 1 = one request at a time, 8 = 8 concurrent, n8 = num_choices=8):")
+    for reference in ("transformers", "chunked", "ctranslate2"):
+        if reference not in results:
+            continue
+        for name in results:
+            if name == reference:
+                continue
+            ratios = "  ".join(f"{label}: {results[name][label] / results[reference][label]:5.2f}x" for label in ("1", "8", "n8"))
+            print(f"  {name:13s} vs {reference:13s} {ratios}")
+    if "kv" in results:
+        print(f"  kv num_choices=8 cost / ideal shared-prefill cost: {results['kv']['ideal_n8'] / results['kv']['n8']:.2f}x (target <= 1.2)")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,530 @@
+"""The default engine behind `agentdistill/<model>`: KV-cached continuous batching on transformers.
+
+How it generates:
+- every sequence keeps its KV cache for its whole generation (no prompt is ever read twice);
+- one worker thread per loaded model runs decode steps over all running sequences at once;
+  new requests join between two steps (their prompt is prefilled alone, then its KV cache is
+  merged into the running batch, left-padded) and finished sequences leave at once;
+- a request's prompt is prefilled once and its KV cache copied to its `num_choices` rows;
+- every row samples with its own `torch.Generator`, seeded from the request's seed and the
+  choice index, so a sampled output does not depend on which requests shared the batch (up to
+  floating-point differences of batched matrix products, as in any batched engine);
+- stop sequences, `max_tokens`, end of turn and the model's context length end each row on its
+  own; rows of different sampling settings share a batch;
+- the KV caches of recent prompts are kept (16384 tokens, `-M prefix_cache`): a prompt that
+  starts like one of them (an agent's next step repeats its previous prompt) prefills only the
+  rest.
+
+On CPU the linear layers (lm_head included) run with fp16 weights through PyTorch's dynamic
+quantisation kernels (fbgemm; products in float32): decoding a 135M model is bound by reading
+its weights, and fp16 halves that. `-M quantize=int8` is faster again (int8 weights) but
+quantises the activations with one scale per batch, so a row's output then depends on which
+rows share its batch; it is an option, not the default. `-M quantize=none` keeps float32.
+
+Why this engine rather than CTranslate2 (tests/benchmarks/model.py, results and load averages
+in tests/benchmarks/model_results.md; 2 shared cores, one thread each, SmolLM2-135M, 128 new
+tokens; tokens/s relative to plain transformers `generate` in float32, same run):
+
+    engine                  1 request   8 concurrent   num_choices=8 (500-token prompt)
+    kv (this, fp16)           1.84x        2.45x           3.66x
+    kv, -M quantize=int8      2.51x        2.91x           3.39x
+    CTranslate2 4.8.5 int8    2.64x        2.19x           1.80x
+    chunked (the old engine)  1.03x        1.00x           0.92x
+
+CTranslate2 is faster for one request alone (int8 weights, C++ loop), but it falls behind on
+num_choices with a long prompt, its `generate_batch` cannot take new requests into a running
+batch, it seeds one random generator per call (not per request), and a LoRA adapter would need
+a merge-and-convert step per adapter. On transformers the engine controls every step: it wins
+wherever requests overlap (concurrent samples, SAG's num_choices), keeps seeded outputs
+independent of the batch, merges and quantises a LoRA adapter in memory in seconds, and runs
+any causal LM transformers loads (on a GPU: bfloat16, no quantisation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from transformers.cache_utils import Cache, DynamicLayer
+
+# Spare room allocated past the current length when a KV buffer grows (tokens).
+_GROW_MARGIN = 256
+# A cached prompt prefix is reused from this many common tokens on (shorter: prefill afresh).
+_MIN_REUSE = 32
+# Nucleus sampling first looks at this many most probable tokens; it sorts the whole
+# vocabulary only when they do not cover top_p (exact either way).
+_NUCLEUS_CANDIDATES = 256
+
+
+class _GrowingLayer(DynamicLayer):
+    """A layer's KV cache in a buffer with spare capacity: appending a token writes in place
+    instead of concatenating (DynamicLayer copies the whole cache at every step)."""
+
+    def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
+        super().lazy_initialization(key_states, value_states)
+        shape = (*key_states.shape[:2], 0, key_states.shape[3])
+        self.k_buf = key_states.new_empty(shape)
+        self.v_buf = value_states.new_empty(shape)
+        self.length = 0
+
+    def _set_buffers(self, k_buf: torch.Tensor, v_buf: torch.Tensor, length: int) -> None:
+        self.k_buf, self.v_buf, self.length = k_buf, v_buf, length
+        self.keys = k_buf[:, :, :length]
+        self.values = v_buf[:, :, :length]
+        self.is_initialized = True
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any, **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.is_initialized:
+            self.lazy_initialization(key_states, value_states)
+        new = self.length + key_states.shape[-2]
+        if new > self.k_buf.shape[2]:
+            capacity = new + _GROW_MARGIN
+            k_buf = self.k_buf.new_empty((*self.k_buf.shape[:2], capacity, self.k_buf.shape[3]))
+            v_buf = self.v_buf.new_empty(k_buf.shape)
+            k_buf[:, :, : self.length] = self.k_buf[:, :, : self.length]
+            v_buf[:, :, : self.length] = self.v_buf[:, :, : self.length]
+            self.k_buf, self.v_buf = k_buf, v_buf
+        self.k_buf[:, :, self.length : new] = key_states
+        self.v_buf[:, :, self.length : new] = value_states
+        self._set_buffers(self.k_buf, self.v_buf, new)
+        return self.keys, self.values
+
+    def get_seq_length(self) -> int:
+        return self.length if self.is_initialized else 0
+
+
+def _new_cache() -> Cache:
+    return Cache(layer_class_to_replicate=_GrowingLayer)
+
+
+class _PrefixCache:
+    """The KV caches (one row each) of recently prefilled prompts, up to `max_tokens` tokens in
+    all (least recently used dropped first). An agent's next step repeats its previous prompt
+    and adds the chosen action and its observation: only the new part is prefilled. KV entries
+    depend only on the tokens before them, so a common prefix of any cached prompt can serve."""
+
+    def __init__(self, max_tokens: int):
+        self.max_tokens = max_tokens
+        self.entries: collections.OrderedDict[int, tuple[np.ndarray, list[tuple[torch.Tensor, torch.Tensor]]]] = collections.OrderedDict()
+        self.next_key = 0
+
+    def longest(self, ids: np.ndarray) -> tuple[int, list[tuple[torch.Tensor, torch.Tensor]] | None]:
+        best, found = 0, None
+        for key, (cached, _) in self.entries.items():
+            m = min(len(cached), len(ids))
+            differ = np.flatnonzero(cached[:m] != ids[:m])
+            common = int(differ[0]) if differ.size else m
+            if common > best:
+                best, found = common, key
+        if found is None:
+            return 0, None
+        self.entries.move_to_end(found)
+        return best, self.entries[found][1]
+
+    def add(self, ids: np.ndarray, layers: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+        if self.max_tokens <= 0 or len(ids) > self.max_tokens:
+            return
+        for key, (cached, _) in self.entries.items():
+            if len(cached) == len(ids) and np.array_equal(cached, ids):  # the same prompt again
+                self.entries.move_to_end(key)
+                return
+        self.entries[self.next_key] = (ids, layers)
+        self.next_key += 1
+        total = sum(len(cached) for cached, _ in self.entries.values())
+        while total > self.max_tokens:
+            _, (cached, _) = self.entries.popitem(last=False)
+            total -= len(cached)
+
+
+@dataclass
+class RowResult:
+    text: str
+    output_tokens: int
+    stop_reason: str
+
+
+@dataclass
+class Result:
+    rows: list[RowResult]
+    input_tokens: int
+    batch_rows: int
+    seconds: float
+
+
+@dataclass
+class _Pending:
+    """A request's bookkeeping between submit and completion."""
+
+    prompt_ids: list[int]
+    results: list[RowResult | None]
+    rows_left: int
+    started: float
+    batch_rows: int = 0
+    tail: int = 0  # tokens re-decoded to look for a stop string
+
+
+@dataclass
+class _Row:
+    """One choice of a request while it is generated."""
+
+    request: Any  # hf_model._Request: prompt, n, max_new_tokens, stop_seqs, sampling, seed, future
+    pending: _Pending
+    index: int
+    generator: torch.Generator | None
+    generated: list[int] = field(default_factory=list)
+    position: int = 0  # position of the next token fed to the model
+
+
+class KVEngine:
+    """One per loaded model: a worker thread decoding all running rows together."""
+
+    def __init__(
+        self, model: Any, tokenizer: Any, source: Any, device: str, max_batch_rows: int, batch_wait_ms: float, prefix_cache_tokens: int = 16384
+    ):
+        self.source = source
+        self.device = device
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_batch_rows = max(1, int(max_batch_rows))
+        self.batch_wait = batch_wait_ms / 1000.0
+        eos = model.generation_config.eos_token_id
+        ends = set(eos if isinstance(eos, list) else [eos]) if eos is not None else set()
+        ends |= {tokenizer.eos_token_id, tokenizer.pad_token_id}
+        self.end_ids = frozenset(i for i in ends if i is not None)
+        self.max_positions = getattr(model.config, "max_position_embeddings", None) or 1 << 30
+        self.stats = {"batches": 0, "rows": 0, "requests": 0, "prefills": 0, "prefill_tokens": 0, "reused_tokens": 0}
+        self.prefixes = _PrefixCache(prefix_cache_tokens)
+        self.queue: queue.Queue[Any] = queue.Queue()
+        self.waiting: collections.deque[Any] = collections.deque()
+        # the running batch
+        self.rows: list[_Row] = []
+        self.cache: Cache | None = None
+        self.mask = torch.zeros((0, 0), dtype=torch.long, device=device)
+        self.next_tokens: list[int] = []
+        self.thread = threading.Thread(target=self._work, name=f"agentdistill-kv-{Path(str(source.base)).name}", daemon=True)
+        self.thread.start()
+
+    # --- caller side -------------------------------------------------------------------------
+
+    async def submit(self, request: Any) -> Result:
+        self.queue.put(request)
+        return await wait_for(request.future)
+
+    # --- worker side -------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            self._collect(block=not self.rows)
+            self._admit()
+            if not self.rows:
+                continue
+            try:
+                self._step()
+            except BaseException as ex:  # noqa: BLE001: handed to every caller in the batch
+                for request in {id(r.request): r.request for r in self.rows}.values():
+                    if not request.future.done():
+                        request.future.set_exception(ex)
+                self._reset()
+
+    def _collect(self, block: bool) -> None:
+        # requests issued together (parallel samples) are prefilled before the first step
+        collect(self.queue, self.waiting, self.batch_wait, block=block and not self.waiting)
+
+    def _admit(self) -> None:
+        """Prefill waiting requests that fit (first come, first served) and merge their rows."""
+        joining: list[tuple[list[_Row], Cache, list[int]]] = []
+        room = self.max_batch_rows - len(self.rows)
+        while self.waiting:
+            request = self.waiting[0]
+            n = max(1, int(request.n))
+            if n > room and (self.rows or joining):  # an oversized request runs when the batch is empty
+                break
+            self.waiting.popleft()
+            try:
+                prefilled = self._prefill(request, n)
+            except BaseException as ex:  # noqa: BLE001: this request only
+                if not request.future.done():
+                    request.future.set_exception(ex)
+                continue
+            if prefilled is not None:
+                joining.append(prefilled)
+                room -= len(prefilled[0])
+        if joining:
+            try:
+                self._merge(joining)
+            except BaseException as ex:  # noqa: BLE001: the joining requests fail, the batch goes on
+                for rows, _, _ in joining:
+                    if not rows[0].request.future.done():
+                        rows[0].request.future.set_exception(ex)
+
+    def _prefill(self, request: Any, n: int) -> tuple[list[_Row], Cache, list[int]] | None:
+        ids = self.tokenizer(request.prompt, add_special_tokens=False)["input_ids"]
+        stops = tuple(request.stop_seqs)
+        pending = _Pending(ids, [None] * n, n, time.monotonic(), tail=max((len(s) for s in stops), default=0) + 2)
+        if len(ids) >= self.max_positions or not ids:
+            for index in range(n):
+                self._finish(_Row(request, pending, index, None), "model_length")
+            return None
+        do_sample = request.sampling[0]
+        rows = [_Row(request, pending, i, _row_generator(request.seed, i) if do_sample else None, position=len(ids)) for i in range(n)]
+        cache, reuse = self._reused_prefix(np.asarray(ids, dtype=np.int64))
+        with torch.inference_mode():
+            out = self.model(
+                input_ids=torch.tensor([ids[reuse:]], device=self.device),
+                position_ids=torch.arange(reuse, len(ids), device=self.device)[None],
+                past_key_values=cache,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+        self.stats["prefills"] += 1
+        self.stats["prefill_tokens"] += len(ids) - reuse
+        self.stats["reused_tokens"] += reuse
+        # views of the prefill's buffers: the merge copies them and nothing writes them again
+        self.prefixes.add(np.asarray(ids, dtype=np.int64), [(layer.k_buf[:, :, : len(ids)], layer.v_buf[:, :, : len(ids)]) for layer in cache.layers])
+        logits = out.logits[:, -1].float().cpu().expand(n, -1)
+        first = self._choose(logits, rows)
+        kept, kept_first = [], []
+        for row, token in zip(rows, first):
+            if not self._advance(row, token):
+                kept.append(row)
+                kept_first.append(token)
+        if not kept:
+            return None
+        return kept, cache, kept_first
+
+    def _reused_prefix(self, ids: np.ndarray) -> tuple[Cache, int]:
+        """A fresh one-row cache holding the longest cached prefix of `ids` (at most all but the
+        last token, whose logits the prefill must compute), and that prefix's length."""
+        cache = _new_cache()
+        common, layers = self.prefixes.longest(ids)
+        reuse = min(common, len(ids) - 1)
+        if layers is None or reuse < _MIN_REUSE:
+            return cache, 0
+        for k, v in layers:
+            layer = _GrowingLayer()
+            layer.lazy_initialization(k[:, :, :0], v[:, :, :0])
+            k_buf = k.new_empty((1, k.shape[1], len(ids) + _GROW_MARGIN, k.shape[3]))
+            v_buf = v.new_empty(k_buf.shape)
+            k_buf[:, :, :reuse] = k[:, :, :reuse]
+            v_buf[:, :, :reuse] = v[:, :, :reuse]
+            layer._set_buffers(k_buf, v_buf, reuse)
+            cache.layers.append(layer)
+        return cache, reuse
+
+    def _merge(self, joining: list[tuple[list[_Row], Cache, list[int]]]) -> None:
+        """Append the joining rows to the running batch: one new buffer per layer, every part
+        right-aligned (left padding, masked out)."""
+        parts: list[tuple[Cache | None, int, int, torch.Tensor | None]] = []  # (cache, rows, length, mask)
+        if self.rows:
+            parts.append((self.cache, len(self.rows), self.mask.shape[1], self.mask))
+        for rows, cache, _ in joining:
+            parts.append((cache, len(rows), cache.layers[0].length, None))
+        width = max(length for _, _, length, _ in parts)
+        total = sum(count for _, count, _, _ in parts)
+        merged = _new_cache()
+        mask = torch.zeros((total, width), dtype=torch.long, device=self.device)
+        for layer_index, template in enumerate(parts[0][0].layers):
+            shape = (total, template.k_buf.shape[1], width + _GROW_MARGIN, template.k_buf.shape[3])
+            k_buf = template.k_buf.new_zeros(shape)
+            v_buf = template.v_buf.new_zeros(shape)
+            start = 0
+            for cache, count, length, _ in parts:
+                layer = cache.layers[layer_index]
+                # a prefilled request has one row: broadcast it to its choices
+                k_buf[start : start + count, :, width - length : width] = layer.k_buf[:, :, :length]
+                v_buf[start : start + count, :, width - length : width] = layer.v_buf[:, :, :length]
+                start += count
+            layer = _GrowingLayer()
+            layer.lazy_initialization(k_buf[:, :, :0], v_buf[:, :, :0])
+            layer._set_buffers(k_buf, v_buf, width)
+            merged.layers.append(layer)
+        start = 0
+        for _, count, length, part_mask in parts:
+            mask[start : start + count, width - length :] = part_mask if part_mask is not None else 1
+            start += count
+        for rows, _, first in joining:
+            self.rows.extend(rows)
+            self.next_tokens.extend(first)
+        self.cache, self.mask = merged, mask
+        for row in self.rows:
+            row.pending.batch_rows = max(row.pending.batch_rows, len(self.rows))
+
+    def _step(self) -> None:
+        """One decode step over the running batch, then drop the rows that ended."""
+        batch = len(self.rows)
+        self.mask = torch.cat([self.mask, self.mask.new_ones((batch, 1))], dim=1)
+        with torch.inference_mode():
+            out = self.model(
+                input_ids=torch.tensor(self.next_tokens, device=self.device)[:, None],
+                attention_mask=self.mask,
+                position_ids=torch.tensor([row.position for row in self.rows], device=self.device)[:, None],
+                past_key_values=self.cache,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+        self.stats["batches"] += 1
+        self.stats["rows"] += batch
+        tokens = self._choose(out.logits[:, -1].float().cpu(), self.rows)
+        keep = []
+        for i, (row, token) in enumerate(zip(self.rows, tokens)):
+            row.position += 1
+            if not self._advance(row, token):
+                keep.append(i)
+        self.next_tokens = [tokens[i] for i in keep]
+        if len(keep) < batch:
+            self._select(keep)
+
+    def _select(self, keep: list[int]) -> None:
+        self.rows = [self.rows[i] for i in keep]
+        if not keep:
+            self._reset()
+            return
+        index = torch.tensor(keep, device=self.device)
+        mask = self.mask.index_select(0, index)
+        # columns that are padding for every remaining row are dropped
+        drop = int(mask.any(dim=0).long().argmax())
+        self.mask = mask[:, drop:]
+        for layer in self.cache.layers:
+            k_buf = layer.k_buf.index_select(0, index)[:, :, drop:]
+            v_buf = layer.v_buf.index_select(0, index)[:, :, drop:]
+            layer._set_buffers(k_buf, v_buf, layer.length - drop)
+
+    def _reset(self) -> None:
+        self.rows, self.next_tokens, self.cache = [], [], None
+        self.mask = torch.zeros((0, 0), dtype=torch.long, device=self.device)
+
+    def _choose(self, logits: torch.Tensor, rows: list[_Row]) -> list[int]:
+        """The next token of every row: argmax for greedy rows, else a draw from the row's own
+        generator after temperature, top_k and top_p (in that order, as transformers does)."""
+        chosen = logits.argmax(dim=-1).tolist()
+        for i, row in enumerate(rows):
+            if row.generator is None:
+                continue
+            _, temperature, top_p, top_k = row.request.sampling
+            scores = logits[i] / temperature
+            if top_k:
+                kth = torch.topk(scores, min(int(top_k), scores.shape[-1])).values[-1]
+                scores = scores.masked_fill(scores < kth, float("-inf"))
+            probs = torch.softmax(scores, dim=-1)
+            if top_p is not None and top_p < 1.0:
+                values, ids = torch.topk(probs, min(_NUCLEUS_CANDIDATES, probs.shape[-1]))
+                if float(values.sum()) < top_p:
+                    values, ids = torch.sort(probs, descending=True)
+                keep = (torch.cumsum(values, 0) - values) < top_p  # the first token is always kept
+                values, ids = values[keep], ids[keep]
+                chosen[i] = int(ids[torch.multinomial(values, 1, generator=row.generator)])
+            else:
+                chosen[i] = int(torch.multinomial(probs, 1, generator=row.generator))
+        return chosen
+
+    def _advance(self, row: _Row, token: int) -> bool:
+        """Record a row's new token; finish the row (True) when it ended."""
+        request, pending = row.request, row.pending
+        if token in self.end_ids:
+            self._finish(row, "end")
+            return True
+        row.generated.append(token)
+        if request.stop_seqs:
+            tail = self.tokenizer.decode(row.generated[-pending.tail :], skip_special_tokens=True)
+            if any(stop in tail for stop in request.stop_seqs):
+                self._finish(row, "stop")
+                return True
+        if len(row.generated) >= request.max_new_tokens:
+            self._finish(row, "max_tokens")
+            return True
+        if row.position + 1 >= self.max_positions:
+            self._finish(row, "model_length")
+            return True
+        return False
+
+    def _finish(self, row: _Row, why: str) -> None:
+        request, pending = row.request, row.pending
+        text = self.tokenizer.decode(row.generated, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+        cut = min((p for p in (text.find(s) for s in request.stop_seqs) if p >= 0), default=-1)
+        if cut >= 0:
+            result = RowResult(text[:cut], len(row.generated), "stop")
+        elif why == "end":
+            result = RowResult(text, len(row.generated) + 1, "stop")  # the end-of-turn token counts
+        else:
+            result = RowResult(text, len(row.generated), why)
+        pending.results[row.index] = result
+        pending.rows_left -= 1
+        if pending.rows_left == 0:
+            self.stats["requests"] += 1
+            seconds = time.monotonic() - pending.started
+            request.future.set_result(Result(list(pending.results), len(pending.prompt_ids), max(pending.batch_rows, 1), seconds))
+
+
+def collect(source: queue.Queue, into: Any, wait: float, block: bool) -> None:
+    """Move every queued item to `into`. With `block`, first wait for one, then keep collecting
+    while more keep coming (parallel samples' calls arrive a few ms apart): gaps under `wait`
+    seconds, 10 x `wait` in all at most."""
+    if block:
+        into.append(source.get())
+        deadline = time.monotonic() + 10 * wait
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                into.append(source.get(timeout=min(wait, left)))
+            except queue.Empty:
+                break
+    while True:
+        try:
+            into.append(source.get_nowait())
+        except queue.Empty:
+            return
+
+
+async def wait_for(future: concurrent.futures.Future) -> Any:
+    """Await a worker thread's future from asyncio, or poll it under another backend (trio)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        import anyio
+
+        while not future.done():
+            await anyio.sleep(0.01)
+        return future.result()
+    return await asyncio.wrap_future(future)
+
+
+def _row_generator(seed: int | None, index: int) -> torch.Generator:
+    """Choice `index` of a request seeded `seed`: the same stream whatever shares the batch."""
+    entropy = [int(seed) & 0xFFFFFFFF, index] if seed is not None else None
+    state = np.random.SeedSequence(entropy).generate_state(2, dtype=np.uint32)
+    return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
+
+
+QUANTIZE = ("fp16", "int8", "none")
+
+
+def quantize_linear(model: torch.nn.Module, kind: str) -> torch.nn.Module:
+    """Every linear layer (lm_head included) with fp16 or int8 weights through PyTorch's dynamic
+    quantisation (fbgemm kernels, CPU only); `none` leaves the model as it is.
+
+    fp16: weights stored in half precision, products in float32: each row's result is independent
+    of the other rows in the batch. int8 (per output channel): about 25% faster again, but the
+    activations are quantised with one scale per batch, so a row's output depends on which rows
+    share its batch (greedy outputs then vary with timing under concurrency)."""
+    if kind not in QUANTIZE:
+        raise ValueError(f"agentdistill model: quantize={kind!r}; expected one of {QUANTIZE}")
+    if kind == "none":
+        return model
+    import warnings
+
+    from torch.ao.quantization import float16_dynamic_qconfig, per_channel_dynamic_qconfig, quantize_dynamic
+
+    qconfig, dtype = (float16_dynamic_qconfig, torch.float16) if kind == "fp16" else (per_channel_dynamic_qconfig, torch.qint8)
+    # by name: an unmerged LoRA adapter's own A/B layers stay float (PEFT reads their weight dtype)
+    spec = {name: qconfig for name, module in model.named_modules() if isinstance(module, torch.nn.Linear) and "lora_" not in name}
+    with warnings.catch_warnings():  # torch.ao's eager quantisation warns that it moves to torchao
+        warnings.simplefilter("ignore")
+        return quantize_dynamic(model, spec, dtype=dtype)

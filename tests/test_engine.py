@@ -1,0 +1,103 @@
+"""The kv engine (distill/engine.py) on the real embedded model (slow): continuous batching,
+shared prefill, per-request seeds, and the engine/quantize model args."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from inspect_ai.model import GenerateConfig, get_model
+
+from agentdistill.models.hf_model import get_engine
+
+pytestmark = pytest.mark.slow
+
+PROMPT = "What is the capital of France? Answer in one sentence."
+SAMPLED = GenerateConfig(max_tokens=24, num_choices=2, temperature=0.8, top_p=0.9, seed=7)
+
+
+@pytest.fixture(scope="module")
+def smol():
+    return get_model("agentdistill/smollm2-135m")
+
+
+def texts(output):
+    return [c.message.text for c in output.choices]
+
+
+def test_num_choices_share_one_prefill(smol):
+    engine = smol.api.engine
+    before = dict(engine.stats)
+    out = asyncio.run(smol.generate(PROMPT, config=GenerateConfig(max_tokens=8, num_choices=4, temperature=1.0, seed=3)))
+    assert len(out.choices) == 4
+    assert engine.stats["prefills"] - before["prefills"] == 1
+    assert engine.stats["requests"] - before["requests"] == 1
+
+
+def test_seeded_samples_do_not_depend_on_batch_neighbours(smol):
+    alone = texts(asyncio.run(smol.generate(PROMPT, config=SAMPLED)))
+
+    async def crowded():
+        neighbours = [smol.generate(p, config=GenerateConfig(max_tokens=40, temperature=1.0)) for p in ("Name three colours.", "Count to twenty.")]
+        results = await asyncio.gather(smol.generate(PROMPT, config=SAMPLED), *neighbours)
+        return results[0]
+
+    together = asyncio.run(crowded())
+    assert together.metadata["batch_rows"] >= 3
+    assert texts(together) == alone
+
+
+def test_a_request_joins_a_running_batch_without_changing_its_output(smol):
+    short = GenerateConfig(max_tokens=16)
+    alone = asyncio.run(smol.generate(PROMPT, config=short)).completion
+
+    async def late_joiner():
+        long = asyncio.ensure_future(smol.generate("Count from 1 to 100, separated by commas.", config=GenerateConfig(max_tokens=120)))
+        await asyncio.sleep(1.0)  # the long request is decoding by now
+        joined = await smol.generate(PROMPT, config=short)
+        await long
+        return joined
+
+    joined = asyncio.run(late_joiner())
+    assert joined.metadata["batch_rows"] >= 2
+    assert joined.completion == alone
+
+
+def test_unknown_engine_and_misplaced_options_are_named():
+    with pytest.raises(ValueError, match="engine='fast'"):
+        get_engine("smollm2-135m", engine="fast")
+    with pytest.raises(ValueError, match="chunk_tokens applies to -M engine=chunked"):
+        get_engine("smollm2-135m", chunk_tokens=4)
+    with pytest.raises(ValueError, match="quantize='int4'; expected one of"):
+        get_engine("smollm2-135m", quantize="int4")
+    with pytest.raises(ValueError, match="quantize='int8' needs the kv engine"):
+        get_engine("smollm2-135m", engine="chunked", quantize="int8")
+
+
+def test_a_prompt_that_extends_a_previous_one_reuses_its_kv_cache(smol):
+    from inspect_ai.model import ChatMessageAssistant, ChatMessageUser
+
+    engine = smol.api.engine
+    config = GenerateConfig(max_tokens=12)
+    first = [ChatMessageUser(content="Write a short poem about the sea. " * 8)]
+    asyncio.run(smol.generate(first, config=config))
+    before = dict(engine.stats)
+    longer = [*first, ChatMessageAssistant(content="The sea is wide."), ChatMessageUser(content="Now one about the sky.")]
+    reused = asyncio.run(smol.generate(longer, config=config))
+    assert engine.stats["reused_tokens"] - before["reused_tokens"] >= 64
+    fresh = get_model("agentdistill/smollm2-135m", prefix_cache=0, memoize=False)
+    assert asyncio.run(fresh.generate(longer, config=config)).completion == reused.completion
+
+
+def test_lora_adapter_merged_or_not_runs_quantised(tmp_path, smol):
+    """A freshly initialised LoRA (B = 0) changes nothing: merged or not, its greedy text is the base's."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(smol.api.engine.source.base)
+    get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj", "v_proj"])).save_pretrained(tmp_path)
+    config = GenerateConfig(max_tokens=12)
+    expected = asyncio.run(smol.generate(PROMPT, config=config)).completion
+    for merge in (True, False):
+        adapter = get_model(f"agentdistill/{tmp_path}", merge_adapter=merge, memoize=False)
+        assert asyncio.run(adapter.generate(PROMPT, config=config)).completion == expected
