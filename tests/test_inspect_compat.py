@@ -63,3 +63,10 @@ def test_active_sample_inside_and_outside_an_eval(tmp_path):
     [log] = eval(task, model=get_model("scripted/compat", script={"rules": [{"reply": "x"}]}), display="none",
                  log_dir=str(tmp_path))
     assert log.status == "success" and seen == ["s-1"]
+
+
+def test_prerequisite_error_is_what_the_cli_prints_as_one_line():
+    from agentdistill.core.errors import InputError
+
+    assert issubclass(InputError, compat.PrerequisiteError)
+    assert str(InputError("task argument judge='x': expected auto, off")) == "task argument judge='x': expected auto, off"
