@@ -164,7 +164,8 @@ def shared_prefill_reference(engine, prompt: str, n: int, max_tokens: int) -> in
             if step == max_tokens - 1:
                 break
             positions = torch.full((n, 1), length + step)
-            logits = model(input_ids=tokens, position_ids=positions, past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
+            mask = torch.ones((n, length + step + 1), dtype=torch.long)  # as the engine passes (its rows may be padded)
+            logits = model(input_ids=tokens, attention_mask=mask, position_ids=positions, past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
     return n * max_tokens
 
 
