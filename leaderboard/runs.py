@@ -147,8 +147,14 @@ def size_from_name(model: str, base: str | None = None) -> float | None:
     return size if size is not None else parse_size(short_model_name(model))
 
 
+# The agent solvers' options whose reference default makes a run a reproduction of the paper; any other value is the
+# project's own variant and is written into the method name, so it is never mistaken for a reproduction.
+NON_REFERENCE_OPTIONS = {"vote": "logs", "imports": "reference", "parser": "reference", "errors": "reference"}
+
+
 def method_name(solver: str | None, args: dict[str, Any] | None = None) -> str:
-    """`agentdistill/agent_sag` -> `agent+sag`; `agent` with `ftp=True` -> `agent+ftp`; `cot` -> `cot`."""
+    """`agentdistill/agent_sag` -> `agent+sag`; `agent` with `ftp=True` -> `agent+ftp`; `cot` -> `cot`; a
+    non-reference option is named: `agent+sag [vote=answer]`."""
     base = (solver or "cot").split("/")[-1].split("@")[-1]
     args = dict(args or {})
     mods: set[str] = set()
@@ -159,11 +165,10 @@ def method_name(solver: str | None, args: dict[str, Any] | None = None) -> str:
         for key, value in args.items():
             if key in AGENT_MODIFIERS and isinstance(value, bool):
                 (mods.add if value else mods.discard)(key)
-            if key in ("chooser", "action_chooser", "selector") and str(value).lower() == "sag":
-                mods.add("sag")
-            if key in ("chooser", "action_chooser", "selector") and str(value).lower() == "greedy":
-                mods.discard("sag")
-        return "+".join([base, *[m for m in AGENT_MODIFIERS if m in mods]])
+        name = "+".join([base, *[m for m in AGENT_MODIFIERS if m in mods]])
+        variants = [f"{key}={args[key]}" for key, default in NON_REFERENCE_OPTIONS.items()
+                    if key in args and args[key] is not None and str(args[key]) != default]
+        return name + (f" [{', '.join(variants)}]" if variants else "")
     return base
 
 

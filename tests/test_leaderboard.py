@@ -264,3 +264,12 @@ def test_cli_prints_markdown(log_dir, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| 0.5B | Qwen2.5-0.5B-Instruct | cot | 50.0 ±11.5 (n=20) |" in out
     assert not (tmp_path / "o" / "figure1.png").exists()
+
+
+def test_a_non_reference_option_is_named_in_the_method():
+    from agentdistill.leaderboard.runs import method_name
+
+    assert method_name("agentdistill/agent_sag", {"vote": "logs", "imports": "reference"}) == "agent+sag"
+    assert method_name("agentdistill/agent_sag", {"vote": "answer"}) == "agent+sag [vote=answer]"
+    assert method_name("agentdistill/agent", {"ftp": True, "imports": "any", "parser": "lenient"}) == \
+        "agent+ftp [imports=any, parser=lenient]"
