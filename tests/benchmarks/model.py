@@ -103,7 +103,8 @@ class PlainTransformers:
 
 class CTranslate2:
     def __init__(self, folder: str, threads: int):
-        import ctranslate2
+        # optional: the `bench` extra
+        import ctranslate2  # pyright: ignore[reportMissingImports]
         from transformers import AutoTokenizer
 
         from agentdistill.core.paths import cache_dir
@@ -124,7 +125,8 @@ class CTranslate2:
         return sum(len(r.sequences_ids[0]) for r in results)
 
     def choices(self, prompt: str, n: int, max_tokens: int) -> int:
-        import ctranslate2
+        # optional: the `bench` extra
+        import ctranslate2  # pyright: ignore[reportMissingImports]
 
         ctranslate2.set_random_seed(0)
         [result] = self.generator.generate_batch(
