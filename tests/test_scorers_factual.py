@@ -202,6 +202,12 @@ def test_failing_judge_call_marks_only_that_sample(monkeypatch, log_dir):
         assert score.value["em"] == 1.0
         if sample.target == broken:
             assert score.metadata["judge"] == "error" and "judge error" in score.explanation
-            assert math.isnan(score.value["judge"]) and score.value["judge_failed"] == 1.0
+            # scored 0 and counted, never NaN: the judge's mean (the headline) stays a number
+            assert score.value["judge"] == 0.0 and score.value["judge_failed"] == 1.0
+            assert score.metadata["decided_by"] == "judge_failure"
         else:
             assert score.value["judge"] == 1.0 and score.metadata["decided_by"] == "judge"
+    headline = log.results.scores[0]
+    assert headline.metrics["mean"].value == (len(samples) - 1) / len(samples)  # the failed verdict counts as 0
+    failed = next(m for s in log.results.scores for k, m in s.metrics.items() if s.name == "judge_failed")
+    assert failed.value == 1 / len(samples)

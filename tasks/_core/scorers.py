@@ -383,10 +383,13 @@ def factual_scorer(judge: str | None = "auto", judge_aggregated: bool = True):
                 if output.error:
                     raise RuntimeError(output.error)
             except Exception as ex:
+                # like a malformed reply: scored 0 and counted in judge_failed, so the judge's mean (the headline)
+                # stays a number and says how many verdicts are missing, instead of turning NaN
+                value["judge"] = 0.0
                 metadata["judge"] = "error"
                 metadata["judge_error"] = f"{type(ex).__name__}: {ex}"
                 value["judge_failed"] = 1.0
-                explanation = f"judge error ({about}): {type(ex).__name__}: {ex}"
+                explanation = f"judge error ({about}), scored 0: {type(ex).__name__}: {ex}"
             else:
                 reply = output.completion
                 metadata["judge_reply"] = reply
@@ -401,7 +404,7 @@ def factual_scorer(judge: str | None = "auto", judge_aggregated: bool = True):
                 else:
                     value["judge"] = float(verdict.score)
                     explanation = f"{about}: score {verdict.score}: {verdict.explanation}"
-        if metadata["judge"] == "failed":
+        if metadata["judge"] in ("failed", "error"):
             metadata["decided_by"] = "judge_failure"
         else:
             metadata["decided_by"] = "judge" if not math.isnan(value["judge"]) else "exact_match"
