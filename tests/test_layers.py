@@ -22,6 +22,7 @@ DEFERRED_ALLOWED = {
     ("models/apis.py", "agentdistill.models.hf_model"): "torch + transformers load only when a model is created, "
     "so `inspect` commands that never use the model stay fast (the entry point imports apis.py on every command)",
     ("models/apis.py", "agentdistill.models.scripted"): "the same: the registry imports only the factory",
+    ("models/apis.py", "agentdistill.models.programmatic"): "the same: the registry imports only the factory",
 }
 
 
