@@ -162,7 +162,7 @@ def plot(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
         ax.set_xticks(range(len(tasks)))
         ax.set_xticklabels(tasks)
         ax.set_ylabel(label)
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(0, 100)
     axes[0].legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()

@@ -20,7 +20,8 @@ import pytest
 
 from agentdistill.distill.reproduce import Settings, run_micro
 
-pytestmark = pytest.mark.slow
+# slow, and longer than the suite's 900 s per-test timeout on a shared 2-core machine (training steps of 1-4 min)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(5400)]
 
 # Reduced settings: enough optimizer steps to learn the format and the template -> code mapping, few test items.
 REDUCED = Settings(
