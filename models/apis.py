@@ -4,6 +4,8 @@
 - `agentdistill/<dir>`: a local transformers model folder, or a PEFT LoRA adapter folder whose
   base is a local folder or the embedded model; anything else is tried as a hub id.
 - `scripted/<name>`: a deterministic scripted model for tests (`-M script=<file>`).
+- `programmatic/teacher`: a programmatic STAND-IN for the 32B teacher (writes correct agent/CoT completions from
+  the computation bignum items store; see `programmatic.py`).
 
 The heavy modules (torch, transformers) are imported only when a model is created, so
 loading the registry for every `inspect` command stays fast.
@@ -56,3 +58,10 @@ def scripted():
     from agentdistill.models.scripted import ScriptedModelAPI
 
     return ScriptedModelAPI
+
+
+@modelapi(name="programmatic")
+def programmatic():
+    from agentdistill.models.programmatic import ProgrammaticTeacherAPI
+
+    return ProgrammaticTeacherAPI

@@ -22,6 +22,7 @@ DEFERRED_ALLOWED = {
     ("models/apis.py", "agentdistill.models.hf_model"): "torch + transformers load only when a model is created, "
     "so `inspect` commands that never use the model stay fast (the entry point imports apis.py on every command)",
     ("models/apis.py", "agentdistill.models.scripted"): "the same: the registry imports only the factory",
+    ("models/apis.py", "agentdistill.models.programmatic"): "the same: the registry imports only the factory",
     ("src/agentdistill/cli.py", "agentdistill.core.errors"): "`agentdistill --help` and the dispatch stay instant: "
     "the error helpers import inspect-ai (seconds), needed only once a command runs",
 }

@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "coverage": ("agentdistill.solvers.retrieval.coverage", "main", "per factual task: recall@k of gold answers in retrieved passages, and in the corpus at all"),
     "trajectories": ("agentdistill.distill.trajectories", "main", "run a teacher over the training tasks and write filtered chat trajectories (JSONL)"),
     "train": ("agentdistill.distill.train", "main", "LoRA fine-tune a student on trajectories (TRL SFT, assistant turns only)"),
+    "reproduce": ("agentdistill.distill.reproduce", "main", "one resumable experiment: `reproduce micro` = agent vs CoT distillation on bignum, ~1 h on 2 CPU cores"),
     "prepare-model": ("agentdistill.models.embedded", "main", "convert the embedded SmolLM2 GGUF into a cached transformers folder"),
     "grid": ("agentdistill.leaderboard.grid", "main", "run a model x method x task grid resumably (inspect eval-set)"),
     "leaderboard": ("agentdistill.leaderboard.build", "main", "Table 2 (Markdown/CSV/HTML) and Figure 1 (PNG) from a log directory"),

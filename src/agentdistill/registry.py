@@ -7,7 +7,7 @@ room adds one import line here (CONTRIBUTING.md).
 from agentdistill.core.inspect_compat import register_bare_aliases
 
 # --- rooms (one import line each) ---
-from agentdistill.models import apis as _models  # noqa: F401  (agentdistill/<model>, scripted/<script>)
+from agentdistill.models import apis as _models  # noqa: F401  (agentdistill/<model>, scripted/<script>, programmatic/teacher)
 from agentdistill.solvers import cot  # noqa: F401  (cot, cot_sc)
 from agentdistill.solvers import rag  # noqa: F401  (rag)
 from agentdistill.solvers.agent import solvers as _agent  # noqa: F401  (agent, agent_sag, agent_ftp)

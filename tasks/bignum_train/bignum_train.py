@@ -1,0 +1,23 @@
+"""bignum_train: the training split of the bignum family (400 items; teacher trajectories for the micro experiment). Task arguments: see README.md in this folder."""
+
+from pathlib import Path
+from typing import Any
+
+from inspect_ai import Task, task
+
+from agentdistill.tasks._core import Benchmark, benchmark_task
+
+
+def _metadata(record: dict[str, Any], sample_id: str) -> dict[str, Any]:
+    # the item's computation (quantities, steps with exact values) is what the programmatic teacher writes from
+    return {"type": "bignum", "template": record.get("template"), "computation": record.get("computation")}
+
+
+BENCHMARK = Benchmark("bignum_train", Path(__file__).parent, metadata=_metadata)
+
+
+@task
+def bignum_train(
+    solver: str = "cot", source: str = "local", judge: str = "auto", sandbox: str | None = "auto", **solver_args: Any
+) -> Task:
+    return benchmark_task(BENCHMARK, solver, source, judge, sandbox, **solver_args)
