@@ -63,7 +63,7 @@ def test_regress_refuses_an_unknown_task_without_running_anything(capsys, monkey
     monkeypatch.setattr(inspect_ai, "eval", must_not_run)
     code, out = run_cli(capsys, "regress", "--tasks", tasks)
     assert code == 2
-    assert f"--tasks: unknown task {tasks!r}; valid: 2wikimultihopqa, aime, bamboogle, gsm_hard" in out
+    assert f"--tasks: unknown task {tasks!r}; valid: 2wikimultihopqa, aime, bamboogle, bignum, bignum_train, gsm_hard" in out
     assert hint in out and "Traceback" not in out
 
 

@@ -48,7 +48,7 @@ def all_samples():
 
 
 def test_counts_and_manifests(all_samples):
-    assert set(task_names()) == set(COUNTS)
+    assert set(COUNTS) <= set(task_names())  # the paper's ten sets (generated task families have their own tests)
     for name, count in COUNTS.items():
         bench = find_benchmark(name)
         manifest = bench.manifest()
