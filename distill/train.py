@@ -47,8 +47,8 @@ from pathlib import Path
 from typing import Any
 
 from agentdistill.core.errors import InputError, command
-from agentdistill.core.paths import looks_like_path, sha256_file, write_text_atomic
-from agentdistill.distill.train_output import INFO_FILE, marker_callback, prepare_output, run_checkpoint
+from agentdistill.core.paths import TRAIN_INFO_FILE, looks_like_path, sha256_file, write_text_atomic
+from agentdistill.distill.train_output import marker_callback, prepare_output, run_checkpoint
 from agentdistill.distill.chat_templates import check_template, training_template
 from agentdistill.core.data_provenance import summarize_records
 from agentdistill.models import embedded
@@ -355,7 +355,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "train_seconds_this_run": round(seconds, 2),
             "versions": _versions(),
         }
-        write_text_atomic(Path(args.output_dir) / INFO_FILE, json.dumps(info, indent=2, default=str))
+        write_text_atomic(Path(args.output_dir) / TRAIN_INFO_FILE, json.dumps(info, indent=2, default=str))
         print(f"adapter written to {args.output_dir} (template {family}, {len(records)} records, "
               f"loss {result.metrics.get('train_loss')})")
     return info

@@ -22,8 +22,7 @@ from agentdistill.core.errors import InputError
 from agentdistill.core.paths import TRAIN_INFO_FILE, sha256_file, write_text_atomic
 
 RUN_FILE = "agentdistill_run.json"
-INFO_FILE = TRAIN_INFO_FILE  # the adapter's provenance (core/paths.py: the agent solvers read it too)
-ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin", INFO_FILE)
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin", TRAIN_INFO_FILE)
 # what must match for --resume to continue a run (the rest, e.g. --threads or --save-steps, may change)
 SAME_RUN_KEYS = ("data_sha256", "base", "lora_r", "lora_alpha", "lora_dropout", "max_length")
 

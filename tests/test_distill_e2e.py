@@ -43,7 +43,7 @@ def test_scripted_teacher_to_adapter_to_agent_sag_eval(tmp_path):
     assert tr.main(["--data", str(data), "--output-dir", str(adapter), "--max-length", "1024", "--effective-batch-size", "2",
                     "--per-device-batch-size", "2", "--max-steps", "1", "--save-steps", "100", "--no-progress",
                     "--threads", "1"]) == 0  # 1 thread: this CPU is shared; more threads oversubscribe it
-    info = json.loads((adapter / tr.INFO_FILE).read_text())
+    info = json.loads((adapter / tr.TRAIN_INFO_FILE).read_text())
     assert info["dataset"]["sha256"] == sha256_file(data) and info["dataset"]["records"] == 3
     assert info["training_args"]["assistant_only_loss"] is True and info["chat_template_family"] == "chatml"
     config = tr.check_vllm_servable(adapter)

@@ -169,7 +169,7 @@ def test_train_writes_adapter_checkpoints_and_resumes(tiny_base, chatml_tokenize
     state = json.loads((out / "checkpoint-2" / "trainer_state.json").read_text())
     assert state["global_step"] == 2 and [h["step"] for h in state["log_history"] if "loss" in h] == [1, 2]
 
-    info = json.loads((out / tr.INFO_FILE).read_text())
+    info = json.loads((out / tr.TRAIN_INFO_FILE).read_text())
     assert info["resumed_from"].endswith("checkpoint-1")
     assert info["dataset"] == {"path": str(data), "sha256": sha256_file(data), "records": 4,
                                "tokens_per_epoch": info["dataset"]["tokens_per_epoch"],
@@ -244,5 +244,5 @@ def test_padding_free_is_exact_and_trains(tiny_base, chatml_tokenizer, tmp_path)
     assert tr.main(["--data", str(data), "--output-dir", str(out), "--base", str(tiny_base), "--max-steps", "1",
                     "--effective-batch-size", "2", "--per-device-batch-size", "2", "--padding-free", "--max-length", "400",
                     "--save-steps", "100", "--no-progress"]) == 0
-    info = json.loads((out / tr.INFO_FILE).read_text())
+    info = json.loads((out / tr.TRAIN_INFO_FILE).read_text())
     assert info["training_args"]["padding_free"] is True and info["dataset"]["records"] == 3  # the long one dropped
