@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from agentdistill.core.paths import TRAIN_INFO_FILE
 from agentdistill.distill import trajectories
 from agentdistill.distill.micro_report import Cell, read_cell, write_report
 from agentdistill.tasks._core.benchmark import task_ref
@@ -44,7 +45,6 @@ from agentdistill.tasks._core.benchmark import task_ref
 TEACHER = "programmatic/teacher"
 STUDENT = "agentdistill/smollm2-135m"
 TRAIN_TASK, TEST_TASK, OOD_TASK = "bignum_train", "bignum", "gsm_hard"
-TRAIN_INFO = "agentdistill_train.json"  # what `agentdistill train` writes last: the adapter is complete
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ def train_stage(work: Path, kind: str, s: Settings) -> str:
     elif out.exists():
         shutil.rmtree(out)  # an earlier attempt that left no checkpoint: nothing to keep
     subprocess.run(argv, check=True)
-    info = json.loads((out / TRAIN_INFO).read_text())
+    info = json.loads((out / TRAIN_INFO_FILE).read_text())
     metrics = info.get("metrics", {})
     return f"{info['dataset']['records']} records, epoch {metrics.get('epoch')}, train loss {metrics.get('train_loss')}"
 

@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from agentdistill.core.data_provenance import summarize_records
-
-TRAIN_INFO = "agentdistill_train.json"
+from agentdistill.core.paths import TRAIN_INFO_FILE
 
 
 def describe(summary: dict[str, Any], full_finetune: bool = False) -> dict[str, Any]:
@@ -49,7 +48,7 @@ def adapter_dir(model: str) -> Path | None:
         candidates.append(model.rsplit(":", 1)[1])
     for candidate in candidates:
         path = Path(candidate).expanduser()
-        if (path / TRAIN_INFO).is_file():
+        if (path / TRAIN_INFO_FILE).is_file():
             return path
     return None
 
@@ -59,14 +58,14 @@ def training_provenance(model: str) -> dict[str, Any] | None:
     folder = adapter_dir(model)
     if folder is None:
         return None
-    info = json.loads((folder / TRAIN_INFO).read_text())
+    info = json.loads((folder / TRAIN_INFO_FILE).read_text())
     full = bool((info.get("args") or {}).get("full"))
     summary = info.get("data_provenance")
     if summary is None:
         data = Path(str((info.get("dataset") or {}).get("path") or ""))
         if not data.is_file():
             return {"kind": None, "ftp": None, "rag": None, "full_finetune": full,
-                    "note": f"{folder / TRAIN_INFO} has no data_provenance and its dataset {data} is gone"}
+                    "note": f"{folder / TRAIN_INFO_FILE} has no data_provenance and its dataset {data} is gone"}
         summary = summarize_records(data)
     out = describe(summary, full)
     out["learning_rate"] = (info.get("args") or {}).get("learning_rate")

@@ -13,7 +13,8 @@ from agentdistill.core.data_provenance import summarize_records
 from agentdistill.leaderboard.build import build
 from agentdistill.leaderboard.build import main as leaderboard_main
 from agentdistill.leaderboard.paper import load_numbers
-from agentdistill.leaderboard.provenance import TRAIN_INFO, describe, training_provenance
+from agentdistill.core.paths import TRAIN_INFO_FILE as TRAIN_INFO
+from agentdistill.leaderboard.provenance import describe, training_provenance
 from agentdistill.leaderboard.repro import compare, mean_interval, paper_method, wilson
 from agentdistill.leaderboard.runs import read_runs
 from synthetic_logs import synthetic_log, write_log
