@@ -66,21 +66,25 @@ METHODS = (
 
 @dataclass
 class Settings:
-    # Defaults sized for about an hour on two quiet CPU cores (measured speeds: README "What distillation does, in
-    # one hour on a laptop"): 12 optimizer steps per adapter, three agent steps, SAG with 4 candidates.
-    train_items: int = 96
-    test_items: int = 100
-    ood_items: int = 50
+    # Sized for about an hour on two quiet CPU cores (measured: README "What distillation does, in one hour on a
+    # laptop"): a LoRA step over 8 agent trajectories (~820 tokens each, most of it the system prompt) costs about
+    # 80 s there, so 20 optimizer steps per adapter; three agent steps; SAG with 4 candidates.
+    train_items: int = 160
+    test_items: int = 50
+    ood_items: int = 25
     ood_seed: int = 16
     epochs: float = 1.0
     max_steps: int = -1  # optimizer steps (-1: --epochs decides)
-    max_length: int = 640  # tokens per training example (the longest teacher trajectory is about 450)
-    per_device_batch_size: int = 4
+    # tokens per training example: the longest agent trajectory is 842 tokens (system prompt ~500), a CoT one 383;
+    # a shorter limit would cut the assistant turns off the end (train warns about every truncated example)
+    max_length: int = 1024
+    per_device_batch_size: int = 4  # 8 rows of 1024 tokens x 49k-token logits did not fit beside other jobs
+    threads: int = 2  # torch threads while training (1 on a CPU shared with other jobs avoids oversubscription)
     agent_steps: int = 3  # the paper: 5; the teacher needs 2
     agent_max_tokens: int = 160  # per agent step (a teacher step is at most about 130 tokens)
     cot_max_tokens: int = 192  # a teacher CoT answer is at most about 150 tokens
     sag_n: int = 4  # the paper: 8
-    max_samples: int = 32  # samples evaluated concurrently (batched by the model engine)
+    max_samples: int = 25  # samples evaluated concurrently (batched by the model engine)
     seed: int = 42
     methods: tuple[str, ...] = tuple(m.name for m in METHODS)
 
@@ -146,7 +150,7 @@ def train_stage(work: Path, kind: str, s: Settings) -> str:
     argv = [sys.executable, "-m", "agentdistill.distill.train", "--data", str(work / "data" / f"{kind}.jsonl"),
             "--output-dir", str(out), "--epochs", str(s.epochs), "--max-steps", str(s.max_steps),
             "--max-length", str(s.max_length), "--per-device-batch-size", str(s.per_device_batch_size),
-            "--seed", str(s.seed), "--save-steps", "10", "--threads", "1", "--no-progress"]
+            "--seed", str(s.seed), "--save-steps", "5", "--threads", str(s.threads), "--no-progress"]
     if any(out.glob("checkpoint-*")):
         argv.append("--resume")  # killed mid-training: continue from the last checkpoint
     elif out.exists():
@@ -274,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     micro.add_argument("--max-length", type=int, default=d.max_length, help="tokens per training example")
     micro.add_argument("--per-device-batch-size", type=int, default=d.per_device_batch_size,
                        help="rows per forward pass (gradient accumulation makes up the effective batch of 8)")
+    micro.add_argument("--threads", type=int, default=d.threads, help="torch threads while training")
     micro.add_argument("--agent-steps", type=int, default=d.agent_steps, help="agent steps (teacher and evaluation)")
     micro.add_argument("--agent-max-tokens", type=int, default=d.agent_max_tokens, help="tokens per agent step")
     micro.add_argument("--cot-max-tokens", type=int, default=d.cot_max_tokens, help="tokens per CoT answer")
@@ -290,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     s = Settings(
         train_items=args.train_items, test_items=args.test_items, ood_items=args.ood_items, ood_seed=args.ood_seed,
         epochs=args.epochs, max_steps=args.max_steps, max_length=args.max_length,
-        per_device_batch_size=args.per_device_batch_size, agent_steps=args.agent_steps,
+        per_device_batch_size=args.per_device_batch_size, threads=args.threads, agent_steps=args.agent_steps,
         agent_max_tokens=args.agent_max_tokens, cot_max_tokens=args.cot_max_tokens, sag_n=args.sag_n,
         max_samples=args.max_samples, seed=args.seed,
         methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
