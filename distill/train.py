@@ -270,6 +270,27 @@ def read_chat_template(path: str | None) -> str | None:
     return file.read_text(encoding="utf-8")
 
 
+def on_main_process(work: Any) -> Any:
+    """`work()` on the main process only, its result sent to every process of a multi-process launch: the output
+    folder is checked and marked once (each process doing it found the others' fresh marker and refused the run).
+    When the main process refuses, the others stop too."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+        return work()
+    box: list[Any] = [None]
+    if dist.get_rank() == 0:
+        try:
+            box[0] = work()
+        finally:
+            dist.broadcast_object_list(box, src=0)
+    else:
+        dist.broadcast_object_list(box, src=0)
+        if box[0] is None:
+            raise InputError("the main process refused this run (its message is above)")
+    return box[0]
+
+
 def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
@@ -366,9 +387,9 @@ def run(training: Any, model_args: Any, options: TrainOptions) -> dict[str, Any]
     original = read_chat_template(training.chat_template_path)
     max_length = training.max_length
     out = Path(training.output_dir)
+    identity = run_identity(options.data, model_args, max_length)
     # before any heavy work; refuses to clobber a finished run
-    run_info = prepare_output(out, run_identity(options.data, model_args, max_length), resume=options.resume,
-                              overwrite=options.overwrite)
+    run_info = on_main_process(lambda: prepare_output(out, identity, resume=options.resume, overwrite=options.overwrite))
 
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
