@@ -179,6 +179,8 @@ def settle(training: Any, model_args: Any, options: TrainOptions) -> None:
     """The project's rules over TRL's arguments, before any work: --full and --use_peft false are one thing (with the
     full fine-tuning learning-rate default), the effective batch sets the gradient accumulation, the adapter will be
     servable by vLLM, and checkpoints are resumed through --resume only."""
+    from trl import get_peft_config
+
     options.full = options.full or not model_args.use_peft
     model_args.use_peft = not options.full
     if options.full and training.learning_rate == PAPER_DEFAULTS["learning_rate"]:
@@ -193,8 +195,6 @@ def settle(training: Any, model_args: Any, options: TrainOptions) -> None:
                              f"--effective_batch_size {options.effective_batch_size} (which needs {steps}); give one "
                              "(--effective_batch_size 0 keeps --gradient_accumulation_steps)")
         training.gradient_accumulation_steps = steps
-    from trl import get_peft_config
-
     peft_config = get_peft_config(model_args)  # None for full fine-tuning
     if peft_config is not None:
         problems = servable_problems(peft_config.to_dict())
