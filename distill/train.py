@@ -168,7 +168,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[Any, Any, TrainOptions]:
     except OSError as ex:  # the --config file
         raise InputError(f"--config {ex.filename}: cannot be read ({ex.strerror or ex})") from None
     except yaml.YAMLError as ex:
-        raise InputError(f"--config: not valid YAML ({ex})") from None
+        raise InputError(f"--config: not valid YAML ({' '.join(str(ex).split())})") from None
     except ValueError as ex:  # unknown options, values a config's __post_init__ refuses
         raise InputError(f"{str(ex).splitlines()[0]} (see `agentdistill train --help`)") from None
     settle(training, model_args, options)

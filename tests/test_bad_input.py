@@ -452,6 +452,8 @@ COMMAND_CASES = [
      "--config " + "{t}/nope.yaml: cannot be read (No such file or directory)", None),
     ("train config unknown key", lambda t: ["train", "--config", str(_train_config(t, "epochs: 2\n"))],
      "Unknown arguments from config file: ['--epochs', '2']", None),
+    ("train config not YAML", lambda t: ["train", "--config", str(_train_config(t, "lora_r: [64\n"))],
+     "--config: not valid YAML (while parsing a flow sequence", None),
     ("train template from a tokenizer", lambda t: ["train", "--data", str(t / "good.jsonl"), "--output_dir",
                                                    str(t / "out"), "--chat_template_path", "Qwen/Qwen2.5-0.5B-Instruct"],
      "--chat_template_path Qwen/Qwen2.5-0.5B-Instruct: no such file (a Jinja chat template file is expected", None),
