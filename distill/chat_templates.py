@@ -18,6 +18,11 @@ Families:
 Anything else: a template that already has markers is used as is; otherwise TRL's own training
 templates (`trl.chat_template_utils.get_training_chat_template`: Phi-3/3.5, Gemma 3, ...)
 are tried, and the choice is always verified by `check_template`.
+
+The two families come before TRL's templates because TRL's match a released template by its exact text (SmolLM2's
+and Llama-3.1/3.2's are not among them), while a family template measures each variant's system block from the
+original. TRL's helpers are used where they fit: `has_generation_markers`, `get_training_chat_template` and
+`is_chat_template_stop_token_trained` (the end-of-turn check).
 """
 
 from __future__ import annotations
@@ -82,10 +87,6 @@ class TemplateError(ValueError):
     """No training template reproduces this tokenizer's chat format."""
 
 
-def has_generation_markers(template: str | None) -> bool:
-    return bool(template) and "generation" in template and "endgeneration" in template
-
-
 def detect_family(template: str | None) -> str | None:
     """The template family of an original chat template, by its role markers."""
     if not template:
@@ -140,9 +141,11 @@ def training_template(tokenizer: Any, original: str | None = None) -> tuple[str,
     already has markers, our family template (`chatml`, `llama3`), TRL's training templates; the
     first that passes `check_template` wins. Raises TemplateError when none does.
     """
+    from trl.chat_template_utils import has_generation_markers
+
     original = original if original is not None else tokenizer.chat_template
     if not original:
-        raise TemplateError("the tokenizer has no chat template; pass one (--chat-template FILE)")
+        raise TemplateError("the tokenizer has no chat template; pass one (--chat_template_path FILE.jinja)")
     if has_generation_markers(original):
         check_template(tokenizer, original, original)
         return "own", original
@@ -179,7 +182,10 @@ def _llama3_system_block(tokenizer: Any, original: str) -> tuple[str, str, str]:
 def check_template(
     tokenizer: Any, template: str, original: str, messages: list[dict[str, str]] | None = None
 ) -> None:
-    """Raise TemplateError unless `template` renders like `original` and trains assistant turns + end token."""
+    """Raise TemplateError unless `template` renders like `original` and trains assistant turns + end token
+    (the end token by TRL's own check, `is_chat_template_stop_token_trained`)."""
+    from trl.chat_template_utils import is_chat_template_stop_token_trained
+
     probes = [messages] if messages else []
     probes += [PROBE_MESSAGES, PROBE_MESSAGES[1:]]
     for probe in probes:
@@ -195,7 +201,7 @@ def check_template(
     expected = [m["content"].strip() for m in PROBE_MESSAGES if m["role"] == "assistant"]
     if len(spans) != len(expected) or any(e not in s for s, e in zip(spans, expected)):
         raise TemplateError(f"generation markers do not cover the assistant turns: {spans!r}")
-    if any(s.rstrip().endswith(e) for s, e in zip(spans, expected)):
+    if not is_chat_template_stop_token_trained(tokenizer, chat_template=template):
         raise TemplateError(f"the end-of-turn token is not trained: {spans!r}")
 
 

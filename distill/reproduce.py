@@ -148,9 +148,9 @@ def teacher_stage(work: Path, kind: str, s: Settings) -> str:
 def train_stage(work: Path, kind: str, s: Settings) -> str:
     out = work / "adapters" / kind
     argv = [sys.executable, "-m", "agentdistill.distill.train", "--data", str(work / "data" / f"{kind}.jsonl"),
-            "--output-dir", str(out), "--epochs", str(s.epochs), "--max-steps", str(s.max_steps),
-            "--max-length", str(s.max_length), "--per-device-batch-size", str(s.per_device_batch_size),
-            "--seed", str(s.seed), "--save-steps", "5", "--threads", str(s.threads), "--no-progress"]
+            "--output_dir", str(out), "--num_train_epochs", str(s.epochs), "--max_steps", str(s.max_steps),
+            "--max_length", str(s.max_length), "--per_device_train_batch_size", str(s.per_device_batch_size),
+            "--seed", str(s.seed), "--save_steps", "5", "--threads", str(s.threads), "--disable_tqdm", "true"]
     if any(out.glob("checkpoint-*")):
         argv.append("--resume")  # killed mid-training: continue from the last checkpoint
     elif out.exists():

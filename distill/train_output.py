@@ -9,7 +9,6 @@ new adapter.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
@@ -23,7 +22,7 @@ from agentdistill.core.paths import TRAIN_INFO_FILE, sha256_file, write_text_ato
 
 RUN_FILE = "agentdistill_run.json"
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin", TRAIN_INFO_FILE)
-# what must match for --resume to continue a run (the rest, e.g. --threads or --save-steps, may change)
+# what must match for --resume to continue a run (the rest, e.g. --threads or --save_steps, may change)
 SAME_RUN_KEYS = ("data_sha256", "base", "lora_r", "lora_alpha", "lora_dropout", "max_length")
 
 
@@ -41,40 +40,40 @@ def _read_marker(path: Path) -> dict[str, Any] | None:
         raise InputError(f"{path}: not valid JSON ({ex}); use --overwrite to start the run over") from None
 
 
-def run_identity(args: argparse.Namespace, data_sha256: str) -> dict[str, Any]:
-    return {"data_sha256": data_sha256, "data": str(Path(args.data).resolve()), "base": args.base,
-            "lora_r": args.lora_r, "lora_alpha": args.lora_alpha, "lora_dropout": args.lora_dropout,
-            "max_length": args.max_length}
+def run_identity(data: str | Path, model_args: Any, max_length: int | None) -> dict[str, Any]:
+    """What names a run: its data (path and sha256), base model, LoRA shape (TRL's ModelConfig) and max length."""
+    return {"data_sha256": sha256_file(data), "data": str(Path(data).resolve()), "base": model_args.model_name_or_path,
+            "lora_r": model_args.lora_r, "lora_alpha": model_args.lora_alpha, "lora_dropout": model_args.lora_dropout,
+            "max_length": max_length}
 
 
-def prepare_output(out: Path, args: argparse.Namespace) -> dict[str, Any]:
+def prepare_output(out: Path, identity: dict[str, Any], *, resume: bool, overwrite: bool) -> dict[str, Any]:
     """Check the output folder before any work and return this run's marker (written into the folder).
 
     Refuses (InputError): a folder holding a finished adapter or another run's checkpoints without --overwrite or
     --resume; --resume of a run on other data, base or LoRA shape. --overwrite removes the old run's adapter,
     checkpoints and marker (said on stderr) so none of them can be mistaken for the new run's.
     """
-    if args.resume and args.overwrite:
-        raise InputError("--resume and --overwrite: give one (continue the run in --output-dir, or replace it)")
-    identity = run_identity(args, sha256_file(args.data))
+    if resume and overwrite:
+        raise InputError("--resume and --overwrite: give one (continue the run in --output_dir, or replace it)")
     finished = [name for name in ADAPTER_FILES if (out / name).exists()]
     checkpoints = _checkpoints(out)
     marker = _read_marker(out / RUN_FILE)
-    if args.resume and marker is not None:
+    if resume and marker is not None:
         changed = [key for key in SAME_RUN_KEYS if marker.get(key) != identity[key]]
         if changed:
             what = ", ".join(f"{key} {marker.get(key)!r} -> {identity[key]!r}" for key in changed)
             raise InputError(f"--resume: the run in {out} differs from this command ({what}); resume it with its own "
                              "arguments, or pass --overwrite to start a new run there")
         return marker
-    if args.resume and checkpoints:
+    if resume and checkpoints:
         raise InputError(f"--resume: {out} holds {checkpoints[-1].name} but no {RUN_FILE} saying which run wrote it, "
                          "so it may be a previous run's; pass --overwrite to start over there")
     if finished or checkpoints or marker is not None:
         held = (f"a finished adapter ({', '.join(finished)})" if finished
                 else f"an unfinished run ({', '.join(p.name for p in checkpoints) or RUN_FILE})")
-        if not args.overwrite:
-            raise InputError(f"--output-dir {out} already holds {held}; pass --resume to continue that run, "
+        if not overwrite:
+            raise InputError(f"--output_dir {out} already holds {held}; pass --resume to continue that run, "
                              "--overwrite to replace it, or choose another folder")
         for path in checkpoints:
             shutil.rmtree(path)

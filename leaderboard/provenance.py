@@ -68,6 +68,6 @@ def training_provenance(model: str) -> dict[str, Any] | None:
                     "note": f"{folder / TRAIN_INFO_FILE} has no data_provenance and its dataset {data} is gone"}
         summary = summarize_records(data)
     out = describe(summary, full)
-    out["learning_rate"] = (info.get("args") or {}).get("learning_rate")
+    out["learning_rate"] = (info.get("training_args") or {}).get("learning_rate")  # TRL's SFTConfig, as trained
     out["base_model"] = (info.get("base_model") or {}).get("name")
     return out

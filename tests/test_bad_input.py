@@ -134,7 +134,7 @@ def test_train_never_replaces_a_finished_adapter_or_resumes_a_stale_checkpoint(c
     data.write_text(json.dumps(TRAJECTORY) + "\n")
     out = finished_adapter(tmp_path / "adapter", data)
     before = snapshot(out)
-    code, text = run_cli(capsys, "train", "--data", str(data), "--output-dir", str(out), *flags)
+    code, text = run_cli(capsys, "train", "--data", str(data), "--output_dir", str(out), *flags)
     assert code == 2 and message.format(out=out) in text and "Traceback" not in text
     assert snapshot(out) == before  # nothing lost, nothing added
 
@@ -146,10 +146,12 @@ def test_train_resume_refuses_another_runs_checkpoint_and_other_data(capsys, tmp
     data = tmp_path / "traj.jsonl"
     data.write_text(json.dumps(TRAJECTORY) + "\n")
     out = tmp_path / "adapter"
-    args = ["--data", str(data), "--output-dir", str(out)]
-    from agentdistill.distill.train import build_parser
+    args = ["--data", str(data), "--output_dir", str(out)]
+    from agentdistill.distill.train import parse_args
 
-    marker = train_output.prepare_output(out, build_parser().parse_args(args))  # this run's marker, no checkpoint yet
+    _, model_args, options = parse_args(args)
+    marker = train_output.prepare_output(out, train_output.run_identity(options.data, model_args, 10240), resume=False,
+                                         overwrite=False)  # this run's marker, no checkpoint yet
     assert train_output.run_checkpoint(out, marker) is None
     (out / "checkpoint-3").mkdir()
     (out / "checkpoint-3" / train_output.RUN_FILE).write_text(json.dumps({**marker, "run_id": "an-older-run"}))
@@ -369,6 +371,13 @@ def _grid(tmp_path: Path, **changes: str) -> Path:
     return path
 
 
+def _train_config(tmp_path: Path, extra: str) -> Path:
+    """An `agentdistill train --config` YAML with the two required options and `extra`."""
+    path = tmp_path / "train.yaml"
+    path.write_text(f"data: {tmp_path / 'good.jsonl'}\noutput_dir: {tmp_path / 'out'}\n{extra}")
+    return path
+
+
 def _baseline(tmp_path: Path, text: str) -> Path:
     (tmp_path / "cot.json").write_text(text)
     return tmp_path
@@ -411,16 +420,43 @@ COMMAND_CASES = [
      "2026-01-01T00-00-00-00-00_x_abc.eval: not a readable inspect eval log", "out.jsonl"),
     ("trajectories missing path", lambda t: ["trajectories", "from-logs", str(t / "nope"), "--out", str(t / "out.jsonl")],
      "nope: no such eval log file or folder", "out.jsonl"),
-    ("train missing data", lambda t: ["train", "--data", str(t / "nope.jsonl"), "--output-dir", str(t / "out")],
+    ("train missing data", lambda t: ["train", "--data", str(t / "nope.jsonl"), "--output_dir", str(t / "out")],
      "--data " + "{t}/nope.jsonl: cannot be read (No such file or directory)", None),
-    ("train corrupt data line", lambda t: ["train", "--data", str(t / "traj.jsonl"), "--output-dir", str(t / "out")],
+    ("train corrupt data line", lambda t: ["train", "--data", str(t / "traj.jsonl"), "--output_dir", str(t / "out")],
      "traj.jsonl: line 2: not valid JSON", "traj.jsonl"),
-    ("train missing base folder", lambda t: ["train", "--data", str(t / "good.jsonl"), "--output-dir", str(t / "out"),
-                                             "--base", "./no/such/model"], "--base ./no/such/model: no such model folder",
-     None),
-    ("train bad batch", lambda t: ["train", "--data", str(t / "good.jsonl"), "--output-dir", str(t / "out"),
-                                   "--effective-batch-size", "3", "--per-device-batch-size", "2"],
-     "--effective-batch-size 3: expected a multiple of --per-device-batch-size 2", None),
+    ("train missing base folder", lambda t: ["train", "--data", str(t / "good.jsonl"), "--output_dir", str(t / "out"),
+                                             "--model_name_or_path", "./no/such/model"],
+     "--model_name_or_path ./no/such/model: no such model folder", None),
+    ("train bad batch", lambda t: ["train", "--data", str(t / "good.jsonl"), "--output_dir", str(t / "out"),
+                                   "--effective_batch_size", "3", "--per_device_train_batch_size", "2"],
+     "--effective_batch_size 3: expected a multiple of --per_device_train_batch_size 2", None),
+    ("train batch disagreement", lambda t: ["train", "--data", str(t / "good.jsonl"), "--output_dir", str(t / "out"),
+                                            "--gradient_accumulation_steps", "4"],
+     "--gradient_accumulation_steps 4 disagrees with --effective_batch_size 8 (which needs 8)", None),
+    # TRL's parser: a bad value, an unknown option (the old spelling --epochs), a missing one: one line, not the usage
+    ("train bad value", lambda t: ["train", "--data", str(t / "good.jsonl"), "--output_dir", str(t / "out"),
+                                   "--learning_rate", "fast"],
+     "argument --learning_rate/--learning-rate: invalid float value: 'fast' (see `agentdistill train --help`)", None),
+    ("train unknown option", lambda t: ["train", "--data", str(t / "good.jsonl"), "--output_dir", str(t / "out"),
+                                        "--epochs", "2"],
+     "Some specified arguments are not used by the HfArgumentParser: ['--epochs', '2']", None),
+    ("train no output dir", lambda t: ["train", "--data", str(t / "good.jsonl")],
+     "the following arguments are required: --output_dir/--output-dir", None),
+    ("train unservable adapter", lambda t: ["train", "--data", str(t / "good.jsonl"), "--output_dir", str(t / "out"),
+                                            "--lora_r", "128"],
+     "--lora_* options: the adapter would not be servable by vLLM (rank 128 > 64)", None),
+    ("train resume_from_checkpoint", lambda t: ["train", "--data", str(t / "good.jsonl"), "--output_dir", str(t / "out"),
+                                                "--resume_from_checkpoint", str(t / "old" / "checkpoint-3")],
+     "use --resume (it continues only checkpoints of the run in --output_dir)", None),
+    ("train missing config", lambda t: ["train", "--config", str(t / "nope.yaml")],
+     "--config " + "{t}/nope.yaml: cannot be read (No such file or directory)", None),
+    ("train config unknown key", lambda t: ["train", "--config", str(_train_config(t, "epochs: 2\n"))],
+     "Unknown arguments from config file: ['--epochs', '2']", None),
+    ("train config not YAML", lambda t: ["train", "--config", str(_train_config(t, "lora_r: [64\n"))],
+     "--config: not valid YAML (while parsing a flow sequence", None),
+    ("train template from a tokenizer", lambda t: ["train", "--data", str(t / "good.jsonl"), "--output_dir",
+                                                   str(t / "out"), "--chat_template_path", "Qwen/Qwen2.5-0.5B-Instruct"],
+     "--chat_template_path Qwen/Qwen2.5-0.5B-Instruct: no such file (a Jinja chat template file is expected", None),
     ("coverage unknown task", lambda t: ["coverage", "--tasks", "gsm_hard"], "unknown factual task 'gsm_hard'", None),
     ("retrieval-server unknown spec", lambda t: ["retrieval-server", "--retriever", "bm26"], "retriever 'bm26': unknown "
                                                                                             "retriever", None),

@@ -40,8 +40,8 @@ def test_scripted_teacher_to_adapter_to_agent_sag_eval(tmp_path):
     # 2. LoRA training on the real SmolLM2-135M (checkpoints and --resume: tests/test_distill_train.py)
     adapter = tmp_path / "adapter"
     # 1024: the reference student prompt alone is about 400 tokens
-    assert tr.main(["--data", str(data), "--output-dir", str(adapter), "--max-length", "1024", "--effective-batch-size", "2",
-                    "--per-device-batch-size", "2", "--max-steps", "1", "--save-steps", "100", "--no-progress",
+    assert tr.main(["--data", str(data), "--output_dir", str(adapter), "--max_length", "1024", "--effective_batch_size", "2",
+                    "--per_device_train_batch_size", "2", "--max_steps", "1", "--save_steps", "100", "--disable_tqdm", "true",
                     "--threads", "1"]) == 0  # 1 thread: this CPU is shared; more threads oversubscribe it
     info = json.loads((adapter / tr.TRAIN_INFO_FILE).read_text())
     assert info["dataset"]["sha256"] == sha256_file(data) and info["dataset"]["records"] == 3

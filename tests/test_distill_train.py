@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+from trl.chat_template_utils import has_generation_markers
 
 from agentdistill.distill import chat_templates as ct
 from agentdistill.distill import train as tr
@@ -70,8 +71,7 @@ def _tiny_model(vocab_size: int):
 def _trained(tokenizer, tmp_path: Path, records=None):
     """(input_ids, labels, template family) of the first example as the SFTTrainer prepares it."""
     original = tokenizer.chat_template
-    args = tr.build_parser().parse_args(["--data", "x", "--output-dir", str(tmp_path / "out"), "--max-length", "2048"])
-    config = tr.sft_config(args, bf16=False)
+    config, _, _ = tr.parse_args(["--data", "x", "--output_dir", str(tmp_path / "out"), "--max_length", "2048"])
     try:
         trainer, family = tr.build_trainer(_tiny_model(len(tokenizer)), tokenizer, records or [{"messages": TRAJECTORY}], config)
         row = trainer.train_dataset[0]
@@ -140,10 +140,56 @@ def test_effective_batch_and_vllm_adapter_checks(tmp_path):
 
 
 def test_lora_defaults_follow_the_paper():
-    args = tr.build_parser().parse_args(["--data", "d.jsonl", "--output-dir", "o"])
-    config = tr.lora_config(args.lora_r, args.lora_alpha, args.lora_dropout)
+    from trl import get_peft_config
+
+    training, model_args, options = tr.parse_args(["--data", "d.jsonl", "--output_dir", "o"])
+    config = get_peft_config(model_args)
     assert (config.r, config.lora_alpha, config.lora_dropout, config.target_modules) == (64, 128, 0.05, "all-linear")
-    assert (args.learning_rate, args.epochs, args.effective_batch_size) == (2e-4, 2.0, 8)
+    assert (training.learning_rate, training.num_train_epochs, options.effective_batch_size) == (2e-4, 2.0, 8)
+    assert (training.gradient_accumulation_steps, training.per_device_train_batch_size, training.max_length) == (8, 1, 10240)
+    assert training.assistant_only_loss and model_args.model_name_or_path == "agentdistill/smollm2-135m"
+    assert not training.bf16 and not training.gradient_checkpointing  # this CPU: no bf16, no recomputation
+    full, full_model, full_options = tr.parse_args(["--data", "d.jsonl", "--output_dir", "o", "--full"])
+    assert full.learning_rate == 1e-5 and full_options.full and get_peft_config(full_model) is None
+    # --use_peft false is the same full fine-tuning; a learning rate given is kept
+    same, same_model, same_options = tr.parse_args(["--data", "d", "--output_dir", "o", "--use_peft", "false",
+                                                    "--learning_rate", "3e-5"])
+    assert same.learning_rate == 3e-5 and same_options.full and not same_model.use_peft
+
+
+def test_the_options_are_trls_own_parser_with_a_config_file(tmp_path):
+    """TRL's TrlParser over SFTConfig/ModelConfig: `--config` YAML sets options, the command line overrides it (either
+    spelling), TRL-only options arrive, and the paper's defaults stay where neither says otherwise."""
+    from trl import ModelConfig, SFTConfig, TrlParser
+
+    assert isinstance(tr.build_parser(), TrlParser)
+    config = tmp_path / "run.yaml"
+    config.write_text(f"data: {tmp_path / 'd.jsonl'}\noutput_dir: {tmp_path / 'out'}\nlora_r: 32\nnum_train_epochs: 1\n"
+                      "lr_scheduler_type: cosine\nthreads: 1\n")
+    training, model_args, options = tr.parse_args(["--config", str(config), "--lora-r", "16", "--warmup_steps", "0.1"])
+    assert isinstance(training, SFTConfig) and isinstance(model_args, ModelConfig)
+    assert (options.data, training.output_dir, options.threads) == (str(tmp_path / "d.jsonl"), str(tmp_path / "out"), 1)
+    assert model_args.lora_r == 16  # the command line wins over the file
+    assert (training.num_train_epochs, training.lr_scheduler_type, training.warmup_steps) == (1, "cosine", 0.1)
+    assert (model_args.lora_alpha, training.learning_rate, training.max_length) == (128, 2e-4, 10240)
+
+
+def test_a_trl_only_option_reaches_the_trainer(chatml_tokenizer, tmp_path):
+    """Options the project never declared (weight decay, warmup) are in the optimizer and scheduler SFTTrainer makes."""
+    config, _, _ = tr.parse_args(["--data", "x", "--output_dir", str(tmp_path / "out"), "--max_length", "2048",
+                                  "--weight_decay", "0.01", "--warmup_steps", "2", "--lr_scheduler_type", "cosine"])
+    original = chatml_tokenizer.chat_template
+    try:
+        trainer, _ = tr.build_trainer(_tiny_model(len(chatml_tokenizer)), chatml_tokenizer, [{"messages": TRAJECTORY}], config)
+    finally:
+        chatml_tokenizer.chat_template = original
+    trainer.create_optimizer_and_scheduler(num_training_steps=10)
+    assert trainer.args is config
+    assert max(group["weight_decay"] for group in trainer.optimizer.param_groups) == 0.01
+    assert trainer.lr_scheduler.get_last_lr()[0] == 0.0  # warming up from 0 (without warmup: 2e-4 at step 0)
+    trainer.optimizer.step()
+    trainer.lr_scheduler.step()
+    assert trainer.lr_scheduler.get_last_lr()[0] == pytest.approx(1e-4)  # half way through the 2 warmup steps
 
 
 # --- `agentdistill train` end to end on a tiny random model (fast): files, checkpoints, resume, serving ---------
@@ -161,11 +207,12 @@ def test_train_writes_adapter_checkpoints_and_resumes(tiny_base, chatml_tokenize
     data = tmp_path / "traj.jsonl"
     data.write_text("".join(json.dumps({"messages": TRAJECTORY, "id": f"r{i}"}) + "\n" for i in range(4)))
     out = tmp_path / "adapter"
-    common = ["--data", str(data), "--output-dir", str(out), "--base", str(tiny_base), "--max-length", "512",
-              "--effective-batch-size", "2", "--per-device-batch-size", "1", "--save-steps", "1", "--no-progress"]
-    assert tr.main([*common, "--max-steps", "1"]) == 0
+    common = ["--data", str(data), "--output_dir", str(out), "--model_name_or_path", str(tiny_base), "--max_length", "512",
+              "--effective_batch_size", "2", "--per_device_train_batch_size", "1", "--save_steps", "1",
+              "--disable_tqdm", "true"]
+    assert tr.main([*common, "--max_steps", "1"]) == 0
     assert (out / "checkpoint-1" / "trainer_state.json").is_file()
-    assert tr.main([*common, "--max-steps", "2", "--resume"]) == 0
+    assert tr.main([*common, "--max_steps", "2", "--resume"]) == 0
     state = json.loads((out / "checkpoint-2" / "trainer_state.json").read_text())
     assert state["global_step"] == 2 and [h["step"] for h in state["log_history"] if "loss" in h] == [1, 2]
 
@@ -181,7 +228,7 @@ def test_train_writes_adapter_checkpoints_and_resumes(tiny_base, chatml_tokenize
     assert config["base_model_name_or_path"] == str(tiny_base) and config["r"] == 64
     # the adapter folder ships the model's own template, not the training copy with markers
     saved = json.loads((out / "tokenizer_config.json").read_text()).get("chat_template") or (out / "chat_template.jinja").read_text()
-    assert saved == chatml_tokenizer.chat_template and not ct.has_generation_markers(saved)
+    assert saved == chatml_tokenizer.chat_template and not has_generation_markers(saved)
 
 
 def test_adapter_is_served_by_the_model_api(tiny_base, tmp_path):
@@ -194,8 +241,8 @@ def test_adapter_is_served_by_the_model_api(tiny_base, tmp_path):
     data = tmp_path / "traj.jsonl"
     data.write_text(json.dumps({"messages": TRAJECTORY}) + "\n")
     out = tmp_path / "adapter"
-    assert tr.main(["--data", str(data), "--output-dir", str(out), "--base", str(tiny_base), "--max-steps", "1",
-                    "--effective-batch-size", "1", "--save-steps", "100", "--no-progress"]) == 0
+    assert tr.main(["--data", str(data), "--output_dir", str(out), "--model_name_or_path", str(tiny_base),
+                    "--max_steps", "1", "--effective_batch_size", "1", "--save_steps", "100", "--disable_tqdm", "true"]) == 0
     model = get_model(f"agentdistill/{out}", config=GenerateConfig(max_tokens=3))
     output = asyncio.run(model.generate("What is 2+3?"))
     assert output.usage.output_tokens >= 1 and output.choices
@@ -241,8 +288,8 @@ def test_padding_free_is_exact_and_trains(tiny_base, chatml_tokenizer, tmp_path)
             {"role": "assistant", "content": "Thought: done."}]
     data.write_text("".join(json.dumps({"messages": m}) + "\n" for m in (TRAJECTORY, TRAJECTORY[:3], TRAJECTORY, long)))
     out = tmp_path / "adapter"
-    assert tr.main(["--data", str(data), "--output-dir", str(out), "--base", str(tiny_base), "--max-steps", "1",
-                    "--effective-batch-size", "2", "--per-device-batch-size", "2", "--padding-free", "--max-length", "400",
-                    "--save-steps", "100", "--no-progress"]) == 0
+    assert tr.main(["--data", str(data), "--output_dir", str(out), "--model_name_or_path", str(tiny_base),
+                    "--max_steps", "1", "--effective_batch_size", "2", "--per_device_train_batch_size", "2",
+                    "--padding_free", "--max_length", "400", "--save_steps", "100", "--disable_tqdm", "true"]) == 0
     info = json.loads((out / tr.TRAIN_INFO_FILE).read_text())
     assert info["training_args"]["padding_free"] is True and info["dataset"]["records"] == 3  # the long one dropped

@@ -65,7 +65,7 @@ def test_training_provenance_reads_how_the_trajectories_were_made(tmp_path):
     adapter.mkdir()
     rag = tmp_path / "cot_rag.jsonl"
     _records(rag, "rag", {}, kind="cot")
-    info = {"args": {"learning_rate": 1e-5, "full": True}, "dataset": {"path": str(rag)}, "base_model": {"name": "Qwen/Qwen2.5-1.5B-Instruct"}}
+    info = {"args": {"full": True}, "training_args": {"learning_rate": 1e-5}, "dataset": {"path": str(rag)}, "base_model": {"name": "Qwen/Qwen2.5-1.5B-Instruct"}}
     (adapter / TRAIN_INFO).write_text(json.dumps(info))
     # read from the data file (older adapters have no data_provenance) ...
     got = training_provenance(f"agentdistill/{adapter}")
@@ -304,8 +304,9 @@ def test_train_full_writes_a_model_folder_at_lr_1e5_with_its_provenance(tmp_path
                                                   {"role": "assistant", "content": f"Thought: add.\nCode:\n```py\nfinal_answer({i + 1})\n```<end_code>"}],
                                      "kind": "agent", "provenance": {"solver": "agent", "solver_args": {"ftp": True}, "ftp_prefix": "Add."}}) + "\n")
     out = tmp_path / "full"
-    assert tr.main(["--data", str(data), "--output-dir", str(out), "--base", str(base), "--full", "--max-steps", "1",
-                    "--effective-batch-size", "1", "--max-length", "256", "--save-steps", "100", "--no-progress"]) == 0
+    assert tr.main(["--data", str(data), "--output_dir", str(out), "--model_name_or_path", str(base), "--full",
+                    "--max_steps", "1", "--effective_batch_size", "1", "--max_length", "256", "--save_steps", "100",
+                    "--disable_tqdm", "true"]) == 0
     info = json.loads((out / TRAIN_INFO).read_text())
     assert info["training_args"]["learning_rate"] == 1e-5 and info["args"]["full"] is True
     assert info["data_provenance"]["ftp_records"] == 2 and not (out / "adapter_config.json").exists()

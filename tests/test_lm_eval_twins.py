@@ -187,8 +187,8 @@ def test_a_distilled_adapter_runs_under_lm_eval_peft_and_inspect_alike(tmp_path,
     data = tmp_path / "traj.jsonl"
     data.write_text("\n".join(json.dumps(record) for _ in range(4)) + "\n")
     adapter = tmp_path / "adapter"
-    assert cli(["train", "--data", str(data), "--output-dir", str(adapter), "--max-steps", "1", "--threads", "1",
-                "--no-progress"]) == 0
+    assert cli(["train", "--data", str(data), "--output_dir", str(adapter), "--max_steps", "1", "--threads", "1",
+                "--disable_tqdm", "true"]) == 0
     assert (adapter / "adapter_config.json").is_file()
 
     tokens = 24

@@ -10,9 +10,9 @@ script trains on the whole sequence with SmolLM2's own template (TRL refuses ass
 Throughput = tokens in the dataset (non-pad) / the trainer's train_runtime (model loading, dataset
 preparation and adapter saving excluded). Target: ratio >= 0.95.
 
-It also measures `--padding-free` (each batch concatenated into one row, no pad tokens; transformers
+It also measures `--padding_free` (each batch concatenated into one row, no pad tokens; transformers
 builds a block-diagonal mask from position_ids for sdpa/eager attention, so it is exact on CPU as well)
-and `--packing` (best-fit-decreasing into --max-length rows), and checks that padding-free gives the same
+and `--packing` (best-fit-decreasing into --max_length rows), and checks that padding-free gives the same
 loss as padded batching on one batch (it must: a different loss would mean sequences attend to each other).
 Prints a table; no assertions. Noisy on a shared CPU: run configurations interleaved (--rounds) and read medians.
 """
@@ -58,10 +58,10 @@ def synthetic_records(n: int, seed: int = 0) -> list[dict]:
 
 def run_distill(data: Path, base: str, max_length: int, extra: list[str]) -> dict:
     out = tempfile.mkdtemp(prefix="bench-distill-")
-    args = tr.build_parser().parse_args(["--data", str(data), "--output-dir", out, "--base", base, "--epochs", "1",
-                                         "--per-device-batch-size", "4", "--max-length", str(max_length),
-                                         "--save-steps", "100000", "--gradient-checkpointing", "off", "--no-progress", *extra])
-    info = tr.run(args)
+    info = tr.run(*tr.parse_args(["--data", str(data), "--output_dir", out, "--model_name_or_path", base,
+                                  "--num_train_epochs", "1", "--per_device_train_batch_size", "4",
+                                  "--max_length", str(max_length), "--save_steps", "100000",
+                                  "--gradient_checkpointing", "false", "--disable_tqdm", "true", *extra]))
     return {"seconds": info["metrics"]["train_runtime"], "tokens": info["dataset"]["tokens_per_epoch"], "loss": info["metrics"]["train_loss"]}
 
 
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     configs = {
         "distill train": lambda: run_distill(data, args.base, args.max_length, []),
         "plain TRL SFT": lambda: run_plain_trl(data, args.base, args.max_length),
-        "distill train --padding-free": lambda: run_distill(data, args.base, args.max_length, ["--padding-free"]),
+        "distill train --padding-free": lambda: run_distill(data, args.base, args.max_length, ["--padding_free"]),
         "distill train --packing": lambda: run_distill(data, args.base, args.max_length, ["--packing"]),
     }
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
