@@ -332,14 +332,28 @@ def build_trainer(model: Any, tokenizer: Any, records: list[dict[str, Any]], con
     return trainer, family
 
 
-def drop_overlong(records: list[dict[str, Any]], tokenizer: Any, template: str, max_length: int) -> list[dict[str, Any]]:
-    kept = [r for r in records
-            if len(tokenizer.apply_chat_template(r["messages"], chat_template=template, tokenize=True)["input_ids"]) <= max_length]
+def token_lengths(records: list[dict[str, Any]], tokenizer: Any, template: str) -> list[int]:
+    return [len(tokenizer.apply_chat_template(r["messages"], chat_template=template, tokenize=True)["input_ids"])
+            for r in records]
+
+
+def drop_overlong(records: list[dict[str, Any]], lengths: list[int], max_length: int) -> list[dict[str, Any]]:
+    kept = [r for r, n in zip(records, lengths) if n <= max_length]
     if len(kept) < len(records):
         print(f"padding-free: dropped {len(records) - len(kept)} example(s) longer than {max_length} tokens", file=sys.stderr)
     if not kept:
         raise ValueError(f"every example is longer than --max_length {max_length}")
     return kept
+
+
+def truncation_warning(lengths: list[int], max_length: int | None) -> str | None:
+    """One line when examples will be cut at `max_length`: truncation removes the END of a conversation, i.e. the
+    last assistant turns (the final answer), which silently teaches the student to stop before answering."""
+    over = [n for n in lengths if max_length is not None and n > max_length]
+    if not over:
+        return None
+    return (f"warning: {len(over)} of {len(lengths)} example(s) are longer than --max_length {max_length} tokens "
+            f"(longest {max(over)}): their last turns are cut off and never trained; raise --max_length to keep them")
 
 
 def servable_problems(config: dict[str, Any]) -> list[str]:
@@ -411,10 +425,17 @@ def run(training: Any, model_args: Any, options: TrainOptions) -> dict[str, Any]
     # the training template (with generation markers) is set on the tokenizer here, so SFTTrainer must not set the
     # file's marker-less template again; the path is recorded in agentdistill_train.json instead
     template_path, training.chat_template_path = training.chat_template_path, None
+    lengths = token_lengths(records, tokenizer, original)
+    truncated = 0
     if training.padding_free and not training.packing:
         # TRL does not truncate in padding-free mode without packing: over-long examples are dropped instead
-        records = drop_overlong(records, tokenizer, original, max_length)
+        records = drop_overlong(records, lengths, max_length)
         training.max_length = None
+    elif not training.packing or training.packing_strategy == "bfd":  # the strategies that truncate
+        truncated = sum(n > max_length for n in lengths) if max_length else 0
+        warning = truncation_warning(lengths, max_length)
+        if warning:
+            print(warning, file=sys.stderr)
     trainer, family = build_trainer(model, tokenizer, records, training, peft_config, original)
 
     trainer.add_callback(marker_callback(run_info))
@@ -443,7 +464,7 @@ def run(training: Any, model_args: Any, options: TrainOptions) -> dict[str, Any]
             "model_args": dataclasses.asdict(model_args),
             "training_args": json.loads(training.to_json_string()),
             "dataset": {"path": str(Path(options.data).resolve()), "sha256": sha256_file(options.data),
-                        "records": len(records), "tokens_per_epoch": train_tokens,
+                        "records": len(records), "truncated_records": truncated, "tokens_per_epoch": train_tokens,
                         "trained_tokens_per_epoch": trained_tokens},
             "data_provenance": summarize_records(options.data),  # agent/CoT, ftp, retrieval: the paper's row of this model
             "base_model": {"name": model_args.model_name_or_path, "loaded_from": base_path, "adapter_base_name": base_name},

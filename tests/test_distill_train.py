@@ -218,7 +218,7 @@ def test_train_writes_adapter_checkpoints_and_resumes(tiny_base, chatml_tokenize
 
     info = json.loads((out / tr.TRAIN_INFO_FILE).read_text())
     assert info["resumed_from"].endswith("checkpoint-1")
-    assert info["dataset"] == {"path": str(data), "sha256": sha256_file(data), "records": 4,
+    assert info["dataset"] == {"path": str(data), "sha256": sha256_file(data), "records": 4, "truncated_records": 0,
                                "tokens_per_epoch": info["dataset"]["tokens_per_epoch"],
                                "trained_tokens_per_epoch": info["dataset"]["trained_tokens_per_epoch"]}
     assert 0 < info["dataset"]["trained_tokens_per_epoch"] < info["dataset"]["tokens_per_epoch"]
@@ -229,6 +229,21 @@ def test_train_writes_adapter_checkpoints_and_resumes(tiny_base, chatml_tokenize
     # the adapter folder ships the model's own template, not the training copy with markers
     saved = json.loads((out / "tokenizer_config.json").read_text()).get("chat_template") or (out / "chat_template.jinja").read_text()
     assert saved == chatml_tokenizer.chat_template and not has_generation_markers(saved)
+
+
+def test_truncation_is_announced_and_recorded(tiny_base, chatml_tokenizer, tmp_path, capsys):
+    # a --max_length shorter than the trajectory cuts its final answer turn off: say so, count it
+    data = tmp_path / "traj.jsonl"
+    data.write_text("".join(json.dumps({"messages": TRAJECTORY}) + "\n" for _ in range(2)))
+    full = len(chatml_tokenizer.apply_chat_template(TRAJECTORY, tokenize=True, return_dict=True)["input_ids"])
+    out = tmp_path / "adapter"
+    assert tr.main(["--data", str(data), "--output_dir", str(out), "--model_name_or_path", str(tiny_base),
+                    "--max_length", str(full - 10), "--effective_batch_size", "2", "--per_device_train_batch_size", "2",
+                    "--max_steps", "1", "--disable_tqdm", "true"]) == 0
+    err = capsys.readouterr().err
+    assert f"2 of 2 example(s) are longer than --max_length {full - 10} tokens (longest {full})" in err
+    assert json.loads((out / tr.TRAIN_INFO_FILE).read_text())["dataset"]["truncated_records"] == 2
+    assert tr.truncation_warning([full], full) is None
 
 
 def test_adapter_is_served_by_the_model_api(tiny_base, tmp_path):
