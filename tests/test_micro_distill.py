@@ -1,69 +1,108 @@
 """Distillation teaches: a reduced `agentdistill reproduce micro` (issue 16).
 
 The programmatic stand-in teacher writes agent trajectories on bignum_train; the embedded SmolLM2-135M gets a LoRA
-adapter with the paper's settings (a few optimizer steps) and is evaluated with the agent solver on held-out bignum
-items beside the untrained base model. After training the student must (1) fail to parse far less often than the
-base model and (2) be right far more often, by a margin of several standard errors. A wrong label mask, a template
-mismatch between training and inference, an adapter that does not load or a prompt that differs between trajectories
-and evaluation each make one of these fail.
+adapter with the paper's settings and is evaluated with the agent solver on held-out bignum items beside the
+untrained base model. After training the student must (1) fail to parse far less often than the base model and
+(2) be right far more often, by a margin of several standard errors. A wrong label mask, a template mismatch
+between training and inference, an adapter that does not load or a prompt that differs between trajectories and
+evaluation each make one of these fail.
 
-Status (issue 16 session): at these settings (10 optimizer steps) the test FAILS: the student's format-error rate
-fell from 100% to 56% but it solved none of 16 items (README "What distillation does, in one hour on a laptop").
-More steps are needed; the broken-mask counter-check has not been run to completion yet.
+The counter-check trains the same adapter with the label mask inverted (loss on the system, task and observation
+tokens, none on the assistant turns) and asserts that the same criterion then fails: the test can tell a pipeline
+that teaches from one that does not.
 
-Slow (36 min on two shared CPU cores: most of it is the training steps).
+Slow and opt-in (AGENTDISTILL_MICRO=1): each training is 20 LoRA steps over ~820-token trajectories, 25-40 min on
+two CPU cores; the base model's evaluation is shared by both tests.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from agentdistill.distill.reproduce import Settings, run_micro
 
-# slow, and longer than the suite's 900 s per-test timeout on a shared 2-core machine (training steps of 1-4 min)
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.timeout(5400),
-    # Opt-in: about 40 min of CPU here, and at these settings it does not pass yet (the student learns the format,
-    # not yet the answers: leaderboard/results/micro/README.md). CI lists it as skipped with this reason.
+    pytest.mark.timeout(7200),
     pytest.mark.skipif(not os.environ.get("AGENTDISTILL_MICRO"),
-                       reason="opt-in learning test (~40 min CPU; set AGENTDISTILL_MICRO=1); not passing yet at its "
-                              "committed settings, see leaderboard/results/micro/README.md"),
+                       reason="opt-in learning test (two LoRA trainings, ~1 h of two CPU cores; set AGENTDISTILL_MICRO=1)"),
 ]
 
-# Reduced settings: enough optimizer steps to learn the format and the template -> code mapping, few test items.
-REDUCED = Settings(
-    train_items=80,
-    test_items=16,
-    ood_items=0,  # in-domain only
-    max_steps=10,
-    max_samples=16,
-    methods=("base-agent", "agent-distilled"),
-)
+# The full experiment's training (160 items, 1 epoch = 20 optimizer steps) on fewer held-out items.
+REDUCED = Settings(test_items=24, ood_items=0, max_samples=24)
+
+# Inverts the label mask inside `agentdistill train` (a subprocess of the experiment) through sitecustomize, so the
+# product's own template checks, which refuse a template whose markers miss the assistant turns, stay untouched.
+BROKEN_MASK_SITECUSTOMIZE = textwrap.dedent('''
+    import trl
+
+    class InvertedMaskSFTTrainer(trl.SFTTrainer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            def invert(row):
+                return {"labels": [tok if lab == -100 else -100 for tok, lab in zip(row["input_ids"], row["labels"])]}
+            self.train_dataset = self.train_dataset.map(invert)
+
+    trl.SFTTrainer = InvertedMaskSFTTrainer
+''')
 
 
-def _row(rows: list[dict], method: str, task: str = "bignum") -> dict:
-    return next(r for r in rows if r["method"] == method and r["task"] == task)
+def _rows(paths: dict[str, str]) -> list[dict]:
+    return json.loads(Path(paths["json"]).read_text())["rows"]
 
 
-def test_agent_distillation_teaches_on_held_out_items(tmp_path: Path):
-    import json
-
-    paths = run_micro(REDUCED, tmp_path / "work", tmp_path / "out", "pytest tests/test_micro_distill.py")
-    rows = json.loads(Path(paths["json"]).read_text())["rows"]
-    base, student = _row(rows, "base-agent"), _row(rows, "agent-distilled")
-    assert base["n"] == student["n"] == REDUCED.test_items
-
-    # format: the untrained model rarely writes a parsable Thought/Code step; the student almost always does
-    assert base["format errors"] >= 0.5, base
-    assert student["format errors"] <= base["format errors"] / 4, (base, student)
-
-    # accuracy on held-out items: above the base by several standard errors of the difference
+def learning_failures(base: dict, student: dict) -> list[str]:
+    """What the student fails of the learning criterion (empty: it learned)."""
+    failures = []
+    if base["format errors"] < 0.5:
+        failures.append(f"the base model already parses: format errors {base['format errors']:.2f}")
+    if student["format errors"] > base["format errors"] / 4:
+        failures.append(f"format errors {student['format errors']:.2f} not far below the base's {base['format errors']:.2f}")
     gap = student["accuracy"] - base["accuracy"]
     se = math.sqrt(student["accuracy se"] ** 2 + base["accuracy se"] ** 2)
-    se = max(se, 1 / REDUCED.test_items)  # both all-equal (se 0): no finer than one item
-    assert gap >= 3 * se, f"accuracy {student['accuracy']:.2f} vs base {base['accuracy']:.2f}, se {se:.3f}"
+    se = max(se, 1 / student["n"])  # both all-equal (se 0): no finer than one item
+    if gap < 3 * se:
+        failures.append(f"accuracy {student['accuracy']:.2f} vs base {base['accuracy']:.2f}: gap {gap:.2f} < 3 x se {se:.3f}")
+    return failures
+
+
+@pytest.fixture(scope="module")
+def base_row(tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("micro-base")
+    paths = run_micro(replace(REDUCED, methods=("base-agent",)), out / "work", out / "out", "pytest (base)")
+    [row] = _rows(paths)
+    assert row["n"] == REDUCED.test_items
+    return row
+
+
+def _student_row(tmp_path: Path) -> dict:
+    paths = run_micro(replace(REDUCED, methods=("agent-distilled",)), tmp_path / "work", tmp_path / "out", "pytest")
+    [row] = _rows(paths)
+    assert row["n"] == REDUCED.test_items
+    return row
+
+
+def test_agent_distillation_teaches_on_held_out_items(base_row, tmp_path):
+    student = _student_row(tmp_path)
+    assert learning_failures(base_row, student) == [], (base_row, student)
+
+
+def test_the_same_criterion_fails_with_a_broken_label_mask(base_row, tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(BROKEN_MASK_SITECUSTOMIZE)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    student = _student_row(tmp_path)
+    # the trainer really ran with the inverted mask: it trained more tokens than the assistant turns hold
+    info = json.loads(next((tmp_path / "work" / "adapters" / "agent").glob("agentdistill_train.json")).read_text())
+    dataset = info["dataset"]
+    assert dataset["trained_tokens_per_epoch"] > dataset["tokens_per_epoch"] / 2, dataset
+    failures = learning_failures(base_row, student)
+    assert failures, f"a student trained without its assistant turns passed the learning criterion: {student}"
