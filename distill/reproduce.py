@@ -70,8 +70,8 @@ class Settings:
     # laptop"): a LoRA step over 8 agent trajectories (~820 tokens each, most of it the system prompt) costs about
     # 80 s there, so 20 optimizer steps per adapter; three agent steps; SAG with 4 candidates.
     train_items: int = 160
-    test_items: int = 50
-    ood_items: int = 25
+    test_items: int = 40
+    ood_items: int = 20
     ood_seed: int = 16
     epochs: float = 1.0
     max_steps: int = -1  # optimizer steps (-1: --epochs decides)
@@ -84,7 +84,7 @@ class Settings:
     agent_max_tokens: int = 160  # per agent step (a teacher step is at most about 130 tokens)
     cot_max_tokens: int = 192  # a teacher CoT answer is at most about 150 tokens
     sag_n: int = 4  # the paper: 8
-    max_samples: int = 25  # samples evaluated concurrently (batched by the model engine)
+    max_samples: int = 20  # samples evaluated concurrently (batched by the model engine)
     seed: int = 42
     methods: tuple[str, ...] = tuple(m.name for m in METHODS)
 

@@ -36,7 +36,7 @@ pytestmark = [
 ]
 
 # The full experiment's training (160 items, 1 epoch = 20 optimizer steps) on fewer held-out items.
-REDUCED = Settings(test_items=24, ood_items=0, max_samples=24)
+REDUCED = Settings(test_items=20, ood_items=0, max_samples=20, threads=1, per_device_batch_size=2)
 
 # Inverts the label mask inside `agentdistill train` (a subprocess of the experiment) through sitecustomize, so the
 # product's own template checks, which refuse a template whose markers miss the assistant turns, stay untouched.
