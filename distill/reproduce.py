@@ -175,25 +175,19 @@ def eval_params(method: Method, task: str, s: Settings, work: Path) -> dict[str,
 
 
 def eval_stage(params: dict[str, Any], log_dir: Path, s: Settings) -> str:
-    from inspect_ai import eval_set
-
-    ok, logs = eval_set(
-        tasks=[task_ref(params["task"])],
-        log_dir=str(log_dir),
-        model=params["model"],
-        task_args=params["task_args"],
-        limit=params["limit"],
-        sample_shuffle=params["sample_shuffle"],
-        max_samples=s.max_samples,
-        max_connections=s.max_samples,
-        fail_on_error=True,
-        continue_on_fail=True,
-        retry_attempts=2,
-        retry_wait=5,
-        display="none",
-    )
-    if not ok:
-        raise SystemExit(f"reproduce: eval {params['task']} with {params['model']} did not finish; run again to resume")
+    """`inspect eval-set` in its own process: each evaluation loads its own model (the engines of a process live as
+    long as it does, so five models in one process would hold five models' weights and KV caches)."""
+    argv = [sys.executable, "-m", "inspect_ai", "eval-set", task_ref(params["task"]), "--log-dir", str(log_dir),
+            "--model", params["model"], "--limit", str(params["limit"]), "--max-samples", str(s.max_samples),
+            "--max-connections", str(s.max_samples), "--continue-on-fail", "--retry-attempts", "2", "--retry-wait", "5",
+            "--display", "none"]
+    if params["sample_shuffle"] is not None:
+        argv += ["--sample-shuffle", str(params["sample_shuffle"])]
+    for key, value in params["task_args"].items():
+        argv += ["-T", f"{key}={value}"]
+    if subprocess.run(argv).returncode != 0:
+        raise SystemExit(f"reproduce: eval {params['task']} with {params['model']} did not finish; run again to resume "
+                         f"({shlex.join(argv[1:])})")
     return ""
 
 
