@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from agentdistill.core.paths import TRAIN_INFO_FILE
+from agentdistill.core.paths import TRAIN_INFO_FILE, write_text_atomic
 from agentdistill.distill import trajectories
 from agentdistill.distill.micro_report import Cell, read_cell, write_report
 from agentdistill.tasks._core.benchmark import task_ref
@@ -114,7 +114,7 @@ class Stages:
     def finish(self, name: str, params: dict[str, Any], wall_s: float, note: str = "") -> None:
         record = {"params": params, "wall_s": round(wall_s, 1), "note": note,
                   "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-        (self.dir / f"{name}.json").write_text(json.dumps(record, indent=1))
+        write_text_atomic(self.dir / f"{name}.json", json.dumps(record, indent=1))  # a marker is whole or absent
 
     def all(self) -> dict[str, dict[str, Any]]:
         return {p.stem: json.loads(p.read_text()) for p in sorted(self.dir.glob("*.json"), key=lambda p: p.stat().st_mtime)}
