@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 
+from agentdistill.core.paths import TRAIN_INFO_FILE
 from agentdistill.distill.reproduce import Settings, run_micro
 
 pytestmark = [
@@ -105,7 +106,7 @@ def test_the_same_criterion_fails_with_a_broken_label_mask(base_row, tmp_path, m
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), *filter(None, [os.environ.get("PYTHONPATH")])]))
     student = _student_row(tmp_path)
     # the trainer really ran with the inverted mask: it trained more tokens than the assistant turns hold
-    info = json.loads(next((tmp_path / "work" / "adapters" / "agent").glob("agentdistill_train.json")).read_text())
+    info = json.loads((tmp_path / "work" / "adapters" / "agent" / TRAIN_INFO_FILE).read_text())
     dataset = info["dataset"]
     assert dataset["trained_tokens_per_epoch"] > dataset["tokens_per_epoch"] / 2, dataset
     failures = learning_failures(base_row, student)
