@@ -180,11 +180,12 @@ def write_report(cells: list[Cell], out_dir: Path, run_info: dict[str, Any], tit
              "figure": out_dir / "figure.png"}
     stages = "\n".join(f"| {name} | {info.get('wall_s', math.nan):.0f} | {info.get('note', '')} |"
                        for name, info in run_info.get("stages", {}).items())
+    batch = run_info.get("settings", {}).get("effective_batch_size", "?")
     text = (
         f"# {title}\n\n"
         "Teacher: `programmatic/teacher`, a PROGRAMMATIC STAND-IN for the paper's 32B teacher (it writes correct "
         "trajectories from each training item's stored computation; models/programmatic.py). Student: the embedded "
-        "SmolLM2-135M-Instruct, LoRA r64 / alpha 128 / dropout 0.05, lr 2e-4, effective batch 8.\n\n"
+        f"SmolLM2-135M-Instruct, LoRA r64 / alpha 128 / dropout 0.05, lr 2e-4, effective batch {batch}.\n\n"
         f"{table}\n"
         "Values are means over samples ± standard error. accuracy: math_equal (rel. tol. 1e-4); exact: the integer "
         "answer equals the gold; format errors: agent = a step failed to parse, CoT = no \\boxed{} / <answer>; exec "

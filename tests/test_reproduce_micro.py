@@ -4,12 +4,13 @@ standing in for a trained student. The experiment itself, with training, is test
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
 from agentdistill.distill import reproduce as rp
-from agentdistill.distill.micro_report import read_cell
+from agentdistill.distill.micro_report import read_cell, write_report
 
 
 def test_a_finished_stage_is_skipped_and_changed_settings_are_refused(tmp_path: Path):
@@ -43,3 +44,12 @@ def test_an_eval_stage_runs_inspect_eval_set_and_the_report_reads_it(tmp_path: P
     assert cell.correct == [1.0, 1.0] and cell.exact == [1.0, 1.0]
     assert cell.format_errors == [0.0, 0.0] and cell.exec_errors == [0.0, 0.0]
     assert cell.steps == [2.0, 2.0]  # the teacher computes, then answers
+
+    # the report states the run's own training settings, not the paper's defaults
+    run_info = {"command": "agentdistill reproduce micro", "settings": asdict(settings), "machine": "test",
+                "total_wall_s": 1.0, "stages": {"eval-teacher-agent-bignum": {"wall_s": 1.0, "note": ""}}}
+    paths = write_report([cell], tmp_path / "out", run_info, "micro test")
+    text = Path(paths["markdown"]).read_text()
+    assert f"effective batch {settings.effective_batch_size}." in text
+    assert "| bignum | teacher-agent | 2 | 100.0 ± 0.0 | 100.0 ± 0.0 | 0.0 ± 0.0 | 0.0 ± 0.0 | 2.0 ± 0.0 |" in text
+    assert Path(paths["figure"]).stat().st_size > 0
