@@ -39,7 +39,9 @@ from pathlib import Path
 from typing import Any
 
 from agentdistill.core.paths import TRAIN_INFO_FILE, write_text_atomic
+from agentdistill.core.errors import InputError
 from agentdistill.distill import trajectories
+from agentdistill.distill.train import grad_accumulation
 from agentdistill.distill.micro_report import Cell, read_cell, write_report
 from agentdistill.tasks._core.benchmark import task_ref
 
@@ -162,7 +164,9 @@ def train_stage(work: Path, kind: str, s: Settings) -> str:
         argv.append("--resume")  # killed mid-training: continue from the last checkpoint
     elif out.exists():
         shutil.rmtree(out)  # an earlier attempt that left no checkpoint: nothing to keep
-    subprocess.run(argv, check=True)
+    if subprocess.run(argv).returncode != 0:
+        raise SystemExit(f"reproduce: training the {kind} adapter did not finish (its error is above); finished stages "
+                         f"are kept, run the same command again to resume ({shlex.join(argv[1:])})")
     info = json.loads((out / TRAIN_INFO_FILE).read_text())
     metrics = info.get("metrics", {})
     return f"{info['dataset']['records']} records, epoch {metrics.get('epoch')}, train loss {metrics.get('train_loss')}"
@@ -226,6 +230,10 @@ def run_micro(s: Settings, work: Path, out: Path, command: str) -> dict[str, str
     unknown = sorted(set(s.methods) - {m.name for m in METHODS})
     if unknown:
         raise SystemExit(f"reproduce: unknown method(s) {unknown}; known: {[m.name for m in METHODS]}")
+    try:  # train's own rule, checked before the teacher stages rather than after them
+        grad_accumulation(s.effective_batch_size, s.per_device_batch_size, 1)
+    except InputError as ex:
+        raise SystemExit(f"reproduce: {ex}".replace("_train_batch_size", "-batch-size").replace("_", "-")) from None
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     work.mkdir(parents=True, exist_ok=True)
     stages = Stages(work)

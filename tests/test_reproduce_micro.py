@@ -53,3 +53,10 @@ def test_an_eval_stage_runs_inspect_eval_set_and_the_report_reads_it(tmp_path: P
     assert f"effective batch {settings.effective_batch_size}." in text
     assert "| bignum | teacher-agent | 2 | 100.0 ± 0.0 | 100.0 ± 0.0 | 0.0 ± 0.0 | 0.0 ± 0.0 | 2.0 ± 0.0 |" in text
     assert Path(paths["figure"]).stat().st_size > 0
+
+
+def test_an_effective_batch_that_the_per_device_batch_does_not_divide_is_refused_before_any_work(tmp_path: Path):
+    settings = rp.Settings(effective_batch_size=3, per_device_batch_size=2)
+    with pytest.raises(SystemExit, match=r"--effective-batch-size 3: expected a multiple of --per-device-batch-size 2"):
+        rp.run_micro(settings, tmp_path / "work", tmp_path / "out", "test")
+    assert not (tmp_path / "work").exists()
