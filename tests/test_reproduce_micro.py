@@ -60,3 +60,11 @@ def test_an_effective_batch_that_the_per_device_batch_does_not_divide_is_refused
     with pytest.raises(SystemExit, match=r"--effective-batch-size 3: expected a multiple of --per-device-batch-size 2"):
         rp.run_micro(settings, tmp_path / "work", tmp_path / "out", "test")
     assert not (tmp_path / "work").exists()
+
+
+def test_a_failed_training_ends_with_a_resume_hint(tmp_path: Path):
+    data = tmp_path / "work" / "data" / "agent.jsonl"
+    data.parent.mkdir(parents=True)
+    data.write_text("{not json\n")  # train refuses it (exit 2) before loading any model
+    with pytest.raises(SystemExit, match=r"training the agent adapter did not finish .* run the same command again"):
+        rp.train_stage(tmp_path / "work", "agent", rp.Settings())
