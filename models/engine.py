@@ -1,4 +1,7 @@
-"""The default engine behind `agentdistill/<model>`: KV-cached continuous batching on transformers.
+"""The transformers engine behind `agentdistill/<model>` (GPUs, and CPU models llama.cpp cannot
+run): KV-cached continuous batching. Its scheduler also drives the llama.cpp engine
+(`llamacpp_engine.py`, the CPU default), which replaces only the backend hooks
+(`_prefill_prompt`, `_merge`, `_decode_step`, `_select`, `_reset`, `_fits`).
 
 How it generates:
 - every sequence keeps its KV cache for its whole generation (no prompt is ever read twice);
@@ -115,10 +118,11 @@ class _PrefixCache:
     and adds the chosen action and its observation: only the new part is prefilled. KV entries
     depend only on the tokens before them, so a common prefix of any cached prompt can serve."""
 
-    def __init__(self, max_tokens: int):
+    def __init__(self, max_tokens: int, on_drop: Any = None):
         self.max_tokens = max_tokens
-        self.entries: collections.OrderedDict[int, tuple[np.ndarray, list[tuple[torch.Tensor, torch.Tensor]]]] = collections.OrderedDict()
+        self.entries: collections.OrderedDict[int, tuple[np.ndarray, Any]] = collections.OrderedDict()
         self.next_key = 0
+        self.on_drop = on_drop  # called with an entry's KV state when it is dropped
 
     def longest(self, ids: np.ndarray) -> tuple[int, list[tuple[torch.Tensor, torch.Tensor]] | None]:
         best, found = 0, None
@@ -133,19 +137,32 @@ class _PrefixCache:
         self.entries.move_to_end(found)
         return best, self.entries[found][1]
 
-    def add(self, ids: np.ndarray, layers: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+    def add(self, ids: np.ndarray, layers: Any) -> bool:
+        """Keep `layers` (the KV state of `ids`); False when it was not kept."""
         if self.max_tokens <= 0 or len(ids) > self.max_tokens:
-            return
+            return False
         for key, (cached, _) in self.entries.items():
             if len(cached) == len(ids) and np.array_equal(cached, ids):  # the same prompt again
                 self.entries.move_to_end(key)
-                return
+                return False
         self.entries[self.next_key] = (ids, layers)
         self.next_key += 1
         total = sum(len(cached) for cached, _ in self.entries.values())
         while total > self.max_tokens:
-            _, (cached, _) = self.entries.popitem(last=False)
-            total -= len(cached)
+            total -= self.drop_oldest()
+        return True
+
+    def drop_oldest(self) -> int:
+        """Drop the least recently used entry; its length in tokens (0 when empty)."""
+        if not self.entries:
+            return 0
+        _, (cached, layers) = self.entries.popitem(last=False)
+        if self.on_drop is not None:
+            self.on_drop(layers)
+        return len(cached)
+
+    def tokens(self) -> int:
+        return sum(len(cached) for cached, _ in self.entries.values())
 
 
 @dataclass
@@ -185,6 +202,7 @@ class _Row:
     generator: torch.Generator | None
     generated: list[int] = field(default_factory=list)
     position: int = 0  # position of the next token fed to the model
+    seq: int = -1  # the llama.cpp engine's sequence id (its KV cells), -1 when none
 
 
 class KVEngine:
@@ -193,27 +211,31 @@ class KVEngine:
     def __init__(
         self, model: Any, tokenizer: Any, source: Any, device: str, max_batch_rows: int, batch_wait_ms: float, prefix_cache_tokens: int = 16384
     ):
-        self.source = source
         self.device = device
         self.model = model
+        self.prefixes = _PrefixCache(prefix_cache_tokens)
+        self.cache: Cache | None = None
+        self.mask = torch.zeros((0, 0), dtype=torch.long, device=device)
+        eos = model.generation_config.eos_token_id
+        max_positions = getattr(model.config, "max_position_embeddings", None) or 1 << 30
+        self._start_scheduler(tokenizer, source, eos, max_positions, max_batch_rows, batch_wait_ms, "kv")
+
+    def _start_scheduler(self, tokenizer: Any, source: Any, eos: Any, max_positions: int, max_batch_rows: int, batch_wait_ms: float, kind: str) -> None:
+        """The request queue, the running rows and the worker thread (any backend's)."""
+        self.source = source
         self.tokenizer = tokenizer
         self.max_batch_rows = max(1, int(max_batch_rows))
         self.batch_wait = batch_wait_ms / 1000.0
-        eos = model.generation_config.eos_token_id
         ends = set(eos if isinstance(eos, list) else [eos]) if eos is not None else set()
         ends |= {tokenizer.eos_token_id, tokenizer.pad_token_id}
         self.end_ids = frozenset(i for i in ends if i is not None)
-        self.max_positions = getattr(model.config, "max_position_embeddings", None) or 1 << 30
+        self.max_positions = max_positions
         self.stats = {"batches": 0, "rows": 0, "requests": 0, "prefills": 0, "prefill_tokens": 0, "reused_tokens": 0}
-        self.prefixes = _PrefixCache(prefix_cache_tokens)
         self.queue: queue.Queue[Any] = queue.Queue()
         self.waiting: collections.deque[Any] = collections.deque()
-        # the running batch
-        self.rows: list[_Row] = []
-        self.cache: Cache | None = None
-        self.mask = torch.zeros((0, 0), dtype=torch.long, device=device)
+        self.rows: list[_Row] = []  # the running batch
         self.next_tokens: list[int] = []
-        self.thread = threading.Thread(target=self._work, name=f"agentdistill-kv-{Path(str(source.base)).name}", daemon=True)
+        self.thread = threading.Thread(target=self._work, name=f"agentdistill-{kind}-{Path(str(source.base)).name}", daemon=True)
         self.thread.start()
 
     # --- caller side -------------------------------------------------------------------------
@@ -249,7 +271,7 @@ class KVEngine:
         while self.waiting:
             request = self.waiting[0]
             n = max(1, int(request.n))
-            if n > room and (self.rows or joining):  # an oversized request runs when the batch is empty
+            if (n > room or not self._fits(request, n)) and (self.rows or joining):  # an oversized request runs when the batch is empty
                 break
             self.waiting.popleft()
             try:
@@ -269,8 +291,17 @@ class KVEngine:
                     if not rows[0].request.future.done():
                         rows[0].request.future.set_exception(ex)
 
-    def _prefill(self, request: Any, n: int) -> tuple[list[_Row], Cache, list[int]] | None:
-        ids = self.tokenizer(request.prompt, add_special_tokens=False)["input_ids"]
+    def _fits(self, request: Any, n: int) -> bool:
+        """Whether the backend has room for another request now (the KV buffers here grow)."""
+        return True
+
+    def _prompt_ids(self, request: Any) -> list[int]:
+        if not request.prompt_ids:  # tokenized once (the admission check may need it first)
+            request.prompt_ids = self.tokenizer(request.prompt, add_special_tokens=False)["input_ids"]
+        return request.prompt_ids
+
+    def _prefill(self, request: Any, n: int) -> tuple[list[_Row], Any, list[int]] | None:
+        ids = self._prompt_ids(request)
         stops = tuple(request.stop_seqs)
         pending = _Pending(ids, [None] * n, n, time.monotonic(), tail=max((len(s) for s in stops), default=0) + 2)
         if len(ids) >= self.max_positions or not ids:
@@ -279,6 +310,20 @@ class KVEngine:
             return None
         do_sample = request.sampling[0]
         rows = [_Row(request, pending, i, _row_generator(request.seed, i) if do_sample else None, position=len(ids)) for i in range(n)]
+        logits, state = self._prefill_prompt(ids, rows)
+        first = self._choose(logits.expand(n, -1), rows)
+        kept, kept_first = [], []
+        for row, token in zip(rows, first):
+            if not self._advance(row, token):
+                kept.append(row)
+                kept_first.append(token)
+        if not kept:
+            return None
+        return kept, state, kept_first
+
+    def _prefill_prompt(self, ids: list[int], rows: list[_Row]) -> tuple[torch.Tensor, Cache]:
+        """Run the prompt (its cached prefix reused): the last position's logits (one row) and
+        the prompt's one-row KV cache."""
         cache, reuse = self._reused_prefix(np.asarray(ids, dtype=np.int64))
         with torch.inference_mode():
             out = self.model(
@@ -293,16 +338,7 @@ class KVEngine:
         self.stats["reused_tokens"] += reuse
         # views of the prefill's buffers: the merge copies them and nothing writes them again
         self.prefixes.add(np.asarray(ids, dtype=np.int64), [(layer.k_buf[:, :, : len(ids)], layer.v_buf[:, :, : len(ids)]) for layer in cache.layers])
-        logits = out.logits[:, -1].float().cpu().expand(n, -1)
-        first = self._choose(logits, rows)
-        kept, kept_first = [], []
-        for row, token in zip(rows, first):
-            if not self._advance(row, token):
-                kept.append(row)
-                kept_first.append(token)
-        if not kept:
-            return None
-        return kept, cache, kept_first
+        return out.logits[:, -1].float().cpu(), cache
 
     def _reused_prefix(self, ids: np.ndarray) -> tuple[Cache, int]:
         """A fresh one-row cache holding the longest cached prefix of `ids` (at most all but the
@@ -364,6 +400,22 @@ class KVEngine:
     def _step(self) -> None:
         """One decode step over the running batch, then drop the rows that ended."""
         batch = len(self.rows)
+        logits = self._decode_step()
+        self.stats["batches"] += 1
+        self.stats["rows"] += batch
+        tokens = self._choose(logits, self.rows)
+        keep = []
+        for i, (row, token) in enumerate(zip(self.rows, tokens)):
+            row.position += 1
+            if not self._advance(row, token):
+                keep.append(i)
+        self.next_tokens = [tokens[i] for i in keep]
+        if len(keep) < batch:
+            self._select(keep)
+
+    def _decode_step(self) -> torch.Tensor:
+        """Feed every running row its next token: the next logits, one row each (float32, CPU)."""
+        batch = len(self.rows)
         self.mask = torch.cat([self.mask, self.mask.new_ones((batch, 1))], dim=1)
         with torch.inference_mode():
             out = self.model(
@@ -374,17 +426,7 @@ class KVEngine:
                 use_cache=True,
                 logits_to_keep=1,
             )
-        self.stats["batches"] += 1
-        self.stats["rows"] += batch
-        tokens = self._choose(out.logits[:, -1].float().cpu(), self.rows)
-        keep = []
-        for i, (row, token) in enumerate(zip(self.rows, tokens)):
-            row.position += 1
-            if not self._advance(row, token):
-                keep.append(i)
-        self.next_tokens = [tokens[i] for i in keep]
-        if len(keep) < batch:
-            self._select(keep)
+        return out.logits[:, -1].float().cpu()
 
     def _select(self, keep: list[int]) -> None:
         self.rows = [self.rows[i] for i in keep]

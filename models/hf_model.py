@@ -21,8 +21,14 @@ Generation:
 - usage: prompt tokens and generated tokens (all choices), counted by the model's tokenizer.
 
 Engines (`-M engine=...`):
-- `kv` (default, `engine.py`): KV-cached continuous batching: each sequence keeps its KV cache
-  for its whole generation, new requests join the running batch between decode steps, a
+- `auto` (default): `llamacpp` on CPU when llama-cpp-python is installed and the model is one
+  llama.cpp runs (a Llama with the embedded model's tokenizer: SmolLM2 and its students), else
+  `kv` (GPUs, other architectures, `-M quantize=...`).
+- `llamacpp` (`llamacpp_engine.py`): the kv engine's scheduler over llama.cpp's batched
+  decoding, Q8_0 weights exported once per model or merged adapter (`gguf_export.py`); one
+  unified KV cache of `kv_cells` cells whose prompt cells a request's choices share.
+- `kv` (`engine.py`): KV-cached continuous batching on transformers: each sequence keeps its KV
+  cache for its whole generation, new requests join the running batch between decode steps, a
   request's prompt is prefilled once for all its choices, every choice samples from its own
   seeded generator. On CPU the linear layers run with fp16 weights (`-M quantize=fp16`, the
   default; `int8` is faster still but makes outputs depend on batch neighbours; `none`: float).
@@ -35,7 +41,8 @@ Either way concurrent samples of an eval share forward passes, the event loop is
 blocked, and the model is loaded once per process and shared by every inspect `Model` that
 names it with the same arguments.
 
-Model args (`-M key=value`): `engine` (kv | chunked), `quantize` (kv on CPU: fp16 | int8 | none),
+Model args (`-M key=value`): `engine` (auto | llamacpp | kv | chunked), `quantize` (kv on CPU:
+fp16 | int8 | none), `kv_cells` (llamacpp: KV cells shared by all rows, 32768, ~23 KB each),
 `device` (default cuda if available, else cpu), `dtype` (`float32` on CPU, `bfloat16` on GPU),
 `threads` (torch CPU threads; default: half the cores, at least 1, or `$AGENTDISTILL_THREADS`),
 `max_batch_rows` (32: rows decoded together), `batch_wait_ms` (how long an idle worker waits
@@ -190,12 +197,20 @@ class _RowStop(StoppingCriteria):
         return done
 
 
-def load_model(source: ModelSource, device: str, dtype: str, merge_adapter: bool) -> tuple[Any, Any]:
-    """The tokenizer (the adapter's if it ships one) and the eval-mode model, adapter applied."""
+def load_tokenizer(source: ModelSource) -> Any:
+    """The adapter's tokenizer if it ships one, else the base's (a pad token set)."""
     tokenizer_dir = source.base
     if source.adapter and any(Path(source.adapter, f).is_file() for f in ("tokenizer.json", "tokenizer_config.json")):
         tokenizer_dir = source.adapter
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(source: ModelSource, device: str, dtype: str, merge_adapter: bool) -> tuple[Any, Any]:
+    """The tokenizer (the adapter's if it ships one) and the eval-mode model, adapter applied."""
+    tokenizer = load_tokenizer(source)
     model = AutoModelForCausalLM.from_pretrained(source.base, dtype=getattr(torch, dtype))
     if source.adapter:
         from peft import PeftModel
@@ -203,8 +218,6 @@ def load_model(source: ModelSource, device: str, dtype: str, merge_adapter: bool
         model = PeftModel.from_pretrained(model, source.adapter)
         if merge_adapter:
             model = model.merge_and_unload()
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
     return tokenizer, model.to(device).eval()
 
 
@@ -396,7 +409,15 @@ def _default_threads() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
-ENGINES = ("kv", "chunked")
+ENGINES = ("auto", "llamacpp", "kv", "chunked")
+# KV cells of the llama.cpp engine's cache (shared by all rows; ~23 KB each for SmolLM2-135M).
+DEFAULT_KV_CELLS = 32768
+
+
+def _llama_cpp_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("llama_cpp") is not None
 
 
 def get_engine(
@@ -408,31 +429,51 @@ def get_engine(
     batch_wait_ms: float | None = None,
     merge_adapter: bool = True,
     chunk_tokens: int | None = None,
-    engine: str = "kv",
+    engine: str = "auto",
     quantize: str | None = None,
     prefix_cache: int = 16384,
+    kv_cells: int | None = None,
 ) -> Any:
-    """The process-wide engine for a model name (loaded on first use): `kv` (engine.KVEngine,
-    the default) or `chunked` (Engine above, the engine before it)."""
+    """The process-wide engine for a model name (loaded on first use): `llamacpp`
+    (llamacpp_engine.LlamaCppEngine), `kv` (engine.KVEngine) or `chunked` (Engine above, the
+    engine before them). `auto`: llamacpp on CPU when llama-cpp-python is installed and the
+    model is one it runs (a Llama with the embedded model's tokenizer), else kv."""
     if engine not in ENGINES:
         raise ValueError(f"agentdistill model: engine={engine!r}; expected one of {ENGINES}")
-    if engine == "kv" and chunk_tokens is not None:
-        raise ValueError("agentdistill model: chunk_tokens applies to -M engine=chunked only (the kv engine never re-reads)")
+    if engine != "chunked" and chunk_tokens is not None:
+        raise ValueError("agentdistill model: chunk_tokens applies to -M engine=chunked only (the kv and llamacpp engines never re-read)")
+    if kv_cells is not None and engine not in ("auto", "llamacpp"):
+        raise ValueError(f"agentdistill model: kv_cells applies to -M engine=llamacpp only (engine={engine!r})")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if engine == "llamacpp":
+        if device != "cpu":
+            raise ValueError(f"agentdistill model: engine=llamacpp runs on cpu only (device={device!r}); use -M engine=kv")
+        if quantize is not None:
+            raise ValueError("agentdistill model: quantize applies to -M engine=kv only (llamacpp runs Q8_0 weights)")
+        if not _llama_cpp_installed():
+            raise ValueError("agentdistill model: engine=llamacpp needs llama-cpp-python (pip install llama-cpp-python==0.3.36)")
     dtype = dtype or ("bfloat16" if device.startswith("cuda") else "float32")
-    quantize = quantize or ("fp16" if engine == "kv" and device == "cpu" else "none")
+    user_quantize = quantize is not None  # asks for the kv engine's weights
+    quantize = quantize or ("fp16" if engine in ("kv", "auto") and device == "cpu" else "none")
     if quantize not in ("fp16", "int8", "none"):  # engine.QUANTIZE, checked before anything loads
         raise ValueError(f"agentdistill model: quantize={quantize!r}; expected one of ('fp16', 'int8', 'none')")
-    if quantize != "none" and (engine != "kv" or device != "cpu"):
+    if quantize != "none" and (engine == "chunked" or device != "cpu"):
         raise ValueError(f"agentdistill model: quantize={quantize!r} needs the kv engine on cpu (PyTorch's quantised kernels are CPU only)")
     with _ENGINES_LOCK:
         source = resolve_model(name)
-        key = (source, device, dtype, bool(merge_adapter), chunk_tokens, int(max_batch_rows), engine, quantize, int(prefix_cache))
+        cells = int(kv_cells) if kv_cells else DEFAULT_KV_CELLS
+        key = (source, device, dtype, bool(merge_adapter), chunk_tokens, int(max_batch_rows), engine, quantize, int(prefix_cache), cells)
         found = _ENGINES.get(key)
         if found is None:
             if device == "cpu":
                 torch.set_num_threads(int(threads) if threads else _default_threads())
-            if engine == "chunked":
+            if engine == "auto" and device == "cpu" and not user_quantize and _llama_cpp_installed():
+                found = _llamacpp_engine(source, threads, int(max_batch_rows), batch_wait_ms, int(prefix_cache), cells, required=False)
+            elif engine == "llamacpp":
+                found = _llamacpp_engine(source, threads, int(max_batch_rows), batch_wait_ms, int(prefix_cache), cells, required=True)
+            if found is not None:
+                pass
+            elif engine == "chunked":
                 wait = 50.0 if batch_wait_ms is None else float(batch_wait_ms)
                 found = Engine(source, device, dtype, int(max_batch_rows), wait, bool(merge_adapter), 256 if chunk_tokens is None else int(chunk_tokens))
             else:
@@ -442,6 +483,31 @@ def get_engine(
                 found = KVEngine(model, tokenizer, source, device, int(max_batch_rows), wait, int(prefix_cache))
             _ENGINES[key] = found
         return found
+
+
+def _llamacpp_engine(source: ModelSource, threads: int | None, max_batch_rows: int, batch_wait_ms: float | None, prefix_cache: int, cells: int, required: bool) -> Any:
+    """The llama.cpp engine for `source` (its GGUF exported once), or None when the model is not
+    one llama.cpp runs and `required` is False (the caller falls back to the kv engine)."""
+    from agentdistill.models.gguf_export import NotExportable, export_gguf
+    from agentdistill.models.llamacpp_engine import LlamaCppEngine
+
+    try:
+        path = export_gguf(source)
+    except NotExportable as ex:
+        if required:
+            raise ValueError(f"agentdistill model: engine=llamacpp cannot run {source.adapter or source.base}: {ex}") from None
+        return None
+    from transformers import AutoConfig, GenerationConfig
+
+    config = AutoConfig.from_pretrained(source.base)
+    try:
+        eos = GenerationConfig.from_pretrained(source.base).eos_token_id
+    except OSError:
+        eos = config.eos_token_id
+    return LlamaCppEngine(
+        path, load_tokenizer(source), source, eos, getattr(config, "max_position_embeddings", None) or 1 << 30, max_batch_rows,
+        5.0 if batch_wait_ms is None else float(batch_wait_ms), prefix_cache, int(threads) if threads else _default_threads(), cells,
+    )
 
 
 def _as_bool(value: Any) -> bool:
@@ -463,17 +529,19 @@ class AgentDistillAPI(ModelAPI):
         merge_adapter: Any = True,
         chunk_tokens: int | None = None,
         max_connections: int = 16,
-        engine: str = "kv",
+        engine: str = "auto",
         quantize: str | None = None,
         prefix_cache: int = 16384,
+        kv_cells: int | None = None,
         **model_args: Any,
     ) -> None:
         super().__init__(model_name, base_url, api_key, [], config)
         if model_args:
             raise InputError(f"model agentdistill/{model_name}: unknown model argument(s) {sorted(model_args)} (-M); "
                              "valid: device, dtype, threads, max_batch_rows, batch_wait_ms, merge_adapter, "
-                             "chunk_tokens, max_connections")
+                             "chunk_tokens, max_connections, engine, quantize, prefix_cache, kv_cells")
         self._max_connections = int(max_connections)
+        self.engine_name = str(engine)
         self.engine = get_engine(
             model_name or EMBEDDED_NAME,
             device=device,
@@ -486,6 +554,7 @@ class AgentDistillAPI(ModelAPI):
             engine=str(engine),
             quantize=None if quantize is None else str(quantize),
             prefix_cache=int(prefix_cache),
+            kv_cells=None if kv_cells is None else int(kv_cells),
         )
 
     def max_tokens(self) -> int | None:

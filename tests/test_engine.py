@@ -1,5 +1,6 @@
-"""The kv engine (distill/engine.py) on the real embedded model (slow): continuous batching,
-shared prefill, per-request seeds, and the engine/quantize model args."""
+"""The llamacpp engine (models/llamacpp_engine.py, the CPU default) and the kv engine
+(models/engine.py) on the real embedded model (slow): continuous batching, shared prefill,
+per-request seeds, the prefix cache, adapters, and the engine/quantize/kv_cells model args."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ PROMPT = "What is the capital of France? Answer in one sentence."
 SAMPLED = GenerateConfig(max_tokens=24, num_choices=2, temperature=0.8, top_p=0.9, seed=7)
 
 
-@pytest.fixture(scope="module")
-def smol():
-    return get_model("agentdistill/smollm2-135m")
+@pytest.fixture(scope="module", params=["llamacpp", "kv"])
+def smol(request):
+    return get_model("agentdistill/smollm2-135m", engine=request.param)
 
 
 def texts(output):
@@ -72,6 +73,33 @@ def test_unknown_engine_and_misplaced_options_are_named():
         get_engine("smollm2-135m", quantize="int4")
     with pytest.raises(ValueError, match="quantize='int8' needs the kv engine"):
         get_engine("smollm2-135m", engine="chunked", quantize="int8")
+    with pytest.raises(ValueError, match="quantize applies to -M engine=kv only"):
+        get_engine("smollm2-135m", engine="llamacpp", quantize="int8")
+    with pytest.raises(ValueError, match="kv_cells applies to -M engine=llamacpp only"):
+        get_engine("smollm2-135m", engine="kv", kv_cells=4096)
+    with pytest.raises(ValueError, match="runs on cpu only"):
+        get_engine("smollm2-135m", engine="llamacpp", device="cuda")
+
+
+def test_the_cpu_default_is_llamacpp_and_quantize_asks_for_kv():
+    from agentdistill.models.engine import KVEngine
+    from agentdistill.models.llamacpp_engine import LlamaCppEngine
+
+    assert isinstance(get_engine("smollm2-135m"), LlamaCppEngine)
+    engine = get_engine("smollm2-135m", quantize="fp16")
+    assert isinstance(engine, KVEngine) and not isinstance(engine, LlamaCppEngine)
+
+
+def test_a_full_kv_cache_fails_the_request_by_name_and_the_engine_goes_on():
+    """512 cells: 4 greedy choices counting to 1000 outgrow them after ~120 tokens each; the
+    request fails naming -M kv_cells, its sequences are freed and the next request runs."""
+    small = get_model("agentdistill/smollm2-135m", engine="llamacpp", kv_cells=512, prefix_cache=0, memoize=False)
+    engine = small.api.engine
+    long = GenerateConfig(max_tokens=400, num_choices=4)
+    with pytest.raises(RuntimeError, match="KV cache is full.*-M kv_cells"):
+        asyncio.run(small.generate("Count from 1 to 1000, separated by commas.", config=long))
+    assert len(engine.free_seqs) == engine.llama.sequences
+    assert asyncio.run(small.generate(PROMPT, config=GenerateConfig(max_tokens=8))).completion.strip()
 
 
 def test_a_prompt_that_extends_a_previous_one_reuses_its_kv_cache(smol):
@@ -85,7 +113,7 @@ def test_a_prompt_that_extends_a_previous_one_reuses_its_kv_cache(smol):
     longer = [*first, ChatMessageAssistant(content="The sea is wide."), ChatMessageUser(content="Now one about the sky.")]
     reused = asyncio.run(smol.generate(longer, config=config))
     assert engine.stats["reused_tokens"] - before["reused_tokens"] >= 64
-    fresh = get_model("agentdistill/smollm2-135m", prefix_cache=0, memoize=False)
+    fresh = get_model("agentdistill/smollm2-135m", engine=smol.api.engine_name, prefix_cache=0, memoize=False)
     assert asyncio.run(fresh.generate(longer, config=config)).completion == reused.completion
 
 
@@ -99,5 +127,5 @@ def test_lora_adapter_merged_or_not_runs_quantised(tmp_path, smol):
     config = GenerateConfig(max_tokens=12)
     expected = asyncio.run(smol.generate(PROMPT, config=config)).completion
     for merge in (True, False):
-        adapter = get_model(f"agentdistill/{tmp_path}", merge_adapter=merge, memoize=False)
+        adapter = get_model(f"agentdistill/{tmp_path}", engine=smol.api.engine_name, merge_adapter=merge, memoize=False)
         assert asyncio.run(adapter.generate(PROMPT, config=config)).completion == expected

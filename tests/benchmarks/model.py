@@ -1,8 +1,10 @@
 """Benchmark: generated tokens/s of the embedded model's engines, side by side in one run.
 
-Engines (same converted SmolLM2-135M folder, same torch thread count):
-- `kv`: the default agentdistill engine (distill/engine.py, fp16 weights), through inspect's
-  `get_model(...).generate`, its prefix cache off (the repeats resend the same prompts);
+Engines (same converted SmolLM2-135M folder, same thread count):
+- `llamacpp`: the default agentdistill engine on CPU (models/llamacpp_engine.py: the kv
+  engine's scheduler over llama.cpp, Q8_0 weights), through inspect's `get_model(...).generate`,
+  its prefix cache off (the repeats resend the same prompts);
+- `kv`: the transformers engine (models/engine.py, fp16 weights), the same way;
 - `kv-int8`: the same with `-M quantize=int8`;
 - `chunked`: the engine before it (`-M engine=chunked`);
 - `transformers`: plain `model.generate` on the float32 model, the 8 prompts left-padded into
@@ -12,13 +14,14 @@ Engines (same converted SmolLM2-135M folder, same torch thread count):
 
 Workloads: 1 request at a time, 8 concurrent requests (greedy), and one request with
 `num_choices=8` (temperature 0.4, top_p 0.8, as SAG samples) on a longer prompt; for that one
-the reference is the ideal schedule, measured on the kv engine's own model: one prefill, its
-KV cache copied to 8 rows, 8 rows decoded together with no engine around it.
+the reference is the ideal schedule, measured on each engine's own model: one prefill, its
+KV cache shared by (llamacpp) or copied to (kv) 8 rows, 8 rows decoded together with no engine
+around it.
 Each figure is the median of `--repeats` runs, the engines interleaved within each repeat;
 ratios are taken from the medians of this run.
 The load average is printed beside the figures (the machine is shared). Not a test.
 
-    nice .venv/bin/python tests/benchmarks/model.py [--max-tokens 128] [--repeats 3] [--engines kv,chunked,...]
+    nice .venv/bin/python tests/benchmarks/model.py [--max-tokens 128] [--repeats 3] [--engines llamacpp,kv,chunked,...]
 """
 
 from __future__ import annotations
@@ -171,11 +174,48 @@ def shared_prefill_reference(engine, prompt: str, n: int, max_tokens: int) -> in
     return n * max_tokens
 
 
+def llamacpp_shared_prefill_reference(engine, prompt: str, n: int, max_tokens: int) -> int:
+    """The same ideal schedule on the llamacpp engine's own llama.cpp context: the prompt decoded
+    once into one sequence, shared by n sequences (`seq_cp`), n rows decoded together, sampled
+    in numpy, nothing else."""
+    import numpy as np
+
+    from agentdistill.models.hf_model import render_chat
+    from inspect_ai.model import ChatMessageUser
+
+    llama, tokenizer = engine.llama, engine.tokenizer
+    ids = tokenizer(render_chat(tokenizer, [ChatMessageUser(content=prompt)]), add_special_tokens=False).input_ids
+    seqs = [engine.free_seqs[i] for i in range(n)]  # idle engine: borrowed, removed again below
+    rng = np.random.default_rng(0)
+    try:
+        from agentdistill.models.llamacpp_engine import _PREFILL_CHUNK
+
+        for start in range(0, len(ids), _PREFILL_CHUNK):
+            end = min(start + _PREFILL_CHUNK, len(ids))
+            llama.decode(ids[start:end], list(range(start, end)), [seqs[0]] * (end - start), [i == len(ids) - 1 for i in range(start, end)])
+        logits = llama.logits(1).numpy().repeat(n, axis=0)
+        for seq in seqs[1:]:
+            llama.copy(seqs[0], seq)
+        for step in range(max_tokens):
+            scaled = logits / SAG["temperature"]
+            probs = np.exp(scaled - scaled.max(axis=1, keepdims=True))
+            probs /= probs.sum(axis=1, keepdims=True)
+            tokens = [int(rng.choice(probs.shape[1], p=row)) for row in probs]
+            if step == max_tokens - 1:
+                break
+            llama.decode(tokens, [len(ids) + step] * n, seqs, [True] * n)
+            logits = llama.logits(n).numpy()
+    finally:
+        for seq in seqs:
+            llama.remove(seq)
+    return n * max_tokens
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--engines", default="kv,kv-int8,chunked,transformers,ctranslate2")
+    parser.add_argument("--engines", default="llamacpp,kv,kv-int8,chunked,transformers,ctranslate2")
     args = parser.parse_args()
 
     import torch
@@ -188,10 +228,12 @@ def main() -> None:
     for name in names:
         # prefix_cache=0: the repeats send the same prompts again, which the kv engine would
         # otherwise not prefill a second time (an advantage the other engines cannot have)
-        if name == "kv":
-            engines[name] = InspectEngine(prefix_cache=0)
+        if name == "llamacpp":
+            engines[name] = InspectEngine(engine="llamacpp", prefix_cache=0)
+        elif name == "kv":
+            engines[name] = InspectEngine(engine="kv", prefix_cache=0)
         elif name == "kv-int8":
-            engines[name] = InspectEngine(quantize="int8", prefix_cache=0)
+            engines[name] = InspectEngine(engine="kv", quantize="int8", prefix_cache=0)
         elif name == "chunked":
             engines[name] = InspectEngine(engine="chunked")
         elif name == "transformers":
@@ -214,15 +256,21 @@ def main() -> None:
         "8": lambda engine: engine.batch(PROMPTS, args.max_tokens),
         "n8": lambda engine: engine.choices(LONG_PROMPT, 8, args.max_tokens),
     }
+    ideal = {}  # engine name -> its own ideal schedule for num_choices=8
+    if "llamacpp" in engines:
+        llamacpp = engines["llamacpp"].model.api.engine
+        ideal["llamacpp"] = lambda: llamacpp_shared_prefill_reference(llamacpp, LONG_PROMPT, 8, args.max_tokens)
     if "kv" in engines:
         kv = engines["kv"].model.api.engine
-        workloads["ideal_n8"] = lambda engine: shared_prefill_reference(kv, LONG_PROMPT, 8, args.max_tokens)
+        ideal["kv"] = lambda: shared_prefill_reference(kv, LONG_PROMPT, 8, args.max_tokens)
+    if ideal:
+        workloads["ideal_n8"] = lambda engine: ideal[engine]()
     results: dict[str, dict[str, float]] = {name: {} for name in engines}
     for label, work in workloads.items():
         runs: dict[str, list[tuple[float, int, float]]] = {}
         for _ in range(args.repeats):
             for name, engine in engines.items():
-                if label == "ideal_n8" and name != "kv":
+                if label == "ideal_n8" and name not in ideal:
                     continue
                 started = time.monotonic()
                 tokens = work(engine)
@@ -235,7 +283,7 @@ def main() -> None:
             print(f"{name:13s} {label:>8s}: {tokens:5d} tokens in {seconds:6.1f} s = {rate:6.1f} tokens/s  ({what}; load average {load_avg()})", flush=True)
 
     print("\nratios (tokens/s of the engine / tokens/s of the reference; 1 = one request at a time, 8 = 8 concurrent, n8 = num_choices=8):")
-    for reference in ("transformers", "chunked", "ctranslate2"):
+    for reference in ("transformers", "chunked", "kv", "ctranslate2"):
         if reference not in results:
             continue
         for name in results:
@@ -243,8 +291,8 @@ def main() -> None:
                 continue
             ratios = "  ".join(f"{label}: {results[name][label] / results[reference][label]:5.2f}x" for label in ("1", "8", "n8"))
             print(f"  {name:13s} vs {reference:13s} {ratios}")
-    if "kv" in results:
-        print(f"  kv num_choices=8 cost / ideal shared-prefill cost: {results['kv']['ideal_n8'] / results['kv']['n8']:.2f}x (target <= 1.2)")
+    for name in ideal:
+        print(f"  {name} num_choices=8 cost / ideal shared-prefill cost: {results[name]['ideal_n8'] / results[name]['n8']:.2f}x (target <= 1.2)")
 
 
 if __name__ == "__main__":
