@@ -24,26 +24,9 @@ its weights, and fp16 halves that. `-M quantize=int8` is faster again (int8 weig
 quantises the activations with one scale per batch, so a row's output then depends on which
 rows share its batch; it is an option, not the default. `-M quantize=none` keeps float32.
 
-Why this engine rather than CTranslate2 (tests/benchmarks/model.py, results and load averages
-in tests/benchmarks/model_results.md; 2 shared cores, one thread each, SmolLM2-135M, 128 new
-tokens; tokens/s relative to plain transformers `generate` in float32, same run):
-
-    engine                  1 request   8 concurrent   num_choices=8 (500-token prompt)
-    kv (this, fp16)           1.91x        1.86x           2.99x
-    kv, -M quantize=int8      2.33x        1.97x           3.76x
-    CTranslate2 4.8.5 int8    2.88x        2.30x           1.84x
-    chunked (the old engine)  0.94x        1.02x           0.99x
-
-CTranslate2 is faster for one request alone and for a static batch (int8 weights, a C++ loop),
-but it falls behind on num_choices with a long prompt, its `generate_batch` cannot take new
-requests into a running batch, it seeds one random generator per call (not per request), and a
-LoRA adapter would need a merge-and-convert step per adapter. On transformers the engine
-controls every step: requests join and leave between steps, a prompt is prefilled once for all
-its choices and reused by the next agent step, seeded outputs do not depend on the batch
-(`quantize=int8` would break that: it quantises activations with one scale per batch), a LoRA
-adapter is merged and quantised in memory in seconds, and any causal LM transformers loads runs
-(on a GPU: bfloat16, no quantisation). The price: 0.67x CTranslate2's tokens/s for a lone
-request and 0.81x for 8 concurrent ones in the run above.
+Measured beside llama.cpp and CTranslate2: `llamacpp_engine.py` and tests/benchmarks/model_results.md.
+On transformers the engine controls every step and runs any causal LM transformers loads (on a
+GPU: bfloat16, no quantisation); a LoRA adapter is merged and quantised in memory in seconds.
 """
 
 from __future__ import annotations

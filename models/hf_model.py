@@ -42,7 +42,7 @@ blocked, and the model is loaded once per process and shared by every inspect `M
 names it with the same arguments.
 
 Model args (`-M key=value`): `engine` (auto | llamacpp | kv | chunked), `quantize` (kv on CPU:
-fp16 | int8 | none), `kv_cells` (llamacpp: KV cells shared by all rows, 32768, ~23 KB each),
+fp16 | int8 | none), `kv_cells` (llamacpp: KV cells shared by all rows, 16384, ~22 KB each),
 `device` (default cuda if available, else cpu), `dtype` (`float32` on CPU, `bfloat16` on GPU),
 `threads` (torch CPU threads; default: half the cores, at least 1, or `$AGENTDISTILL_THREADS`),
 `max_batch_rows` (32: rows decoded together), `batch_wait_ms` (how long an idle worker waits
@@ -410,8 +410,9 @@ def _default_threads() -> int:
 
 
 ENGINES = ("auto", "llamacpp", "kv", "chunked")
-# KV cells of the llama.cpp engine's cache (shared by all rows; ~23 KB each for SmolLM2-135M).
-DEFAULT_KV_CELLS = 32768
+# KV cells of the llama.cpp engine's cache, shared by all rows (~22 KB each for SmolLM2-135M: 16384 = 360 MB; a
+# request waits while its prompt and 256 cells a row do not fit).
+DEFAULT_KV_CELLS = 16384
 
 
 def _llama_cpp_installed() -> bool:
@@ -462,7 +463,7 @@ def get_engine(
     with _ENGINES_LOCK:
         source = resolve_model(name)
         cells = int(kv_cells) if kv_cells else DEFAULT_KV_CELLS
-        key = (source, device, dtype, bool(merge_adapter), chunk_tokens, int(max_batch_rows), engine, quantize, int(prefix_cache), cells)
+        key = (source, device, dtype, bool(merge_adapter), chunk_tokens, int(max_batch_rows), engine, quantize, user_quantize, int(prefix_cache), cells)
         found = _ENGINES.get(key)
         if found is None:
             if device == "cpu":

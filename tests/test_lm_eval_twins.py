@@ -18,7 +18,9 @@ Where the harnesses differ and why (also in CONTRIBUTING.md):
 - batching: inspect's model API batches concurrent samples into one left-padded forward pass, lm-eval batches by
   its own batch_size; padded fp32 batches can change a greedy argmax on near ties, so exact agreement is asserted
   at batch 1;
-- the factual LLM judge exists only under inspect (the grader role); lm-eval reports EM / F1 / cover-EM.
+- the factual LLM judge exists only under inspect (the grader role); lm-eval reports EM / F1 / cover-EM;
+- engine: the twins compare harnesses, not engines, so inspect's side runs the model on transformers as lm-eval's
+  hf model does (`-M engine=kv`; the CPU default, llama.cpp with Q8_0 weights, changes some greedy tokens).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import os
 from pathlib import Path
 
 import pytest
+
+SAME_NUMERICS = {"engine": "kv"}  # transformers, as lm-eval's hf model
 
 ROOT = Path(__file__).resolve().parent.parent
 TASKS = {"gsm_hard": "math", "hotpotqa": "factual"}
@@ -116,6 +120,7 @@ def test_lm_eval_and_inspect_cot_agree_on_the_embedded_model(tmp_path, monkeypat
     logs = inspect_eval(
         [f"tasks/{name}" for name in TASKS],
         model="agentdistill/smollm2-135m",
+        model_args=SAME_NUMERICS,
         task_args={"max_tokens": MAX_TOKENS},  # passed on to the cot solver
         limit=ITEMS,
         max_connections=1,
@@ -204,7 +209,7 @@ def test_a_distilled_adapter_runs_under_lm_eval_peft_and_inspect_alike(tmp_path,
         gen_kwargs={"max_gen_toks": tokens},
         log_samples=True,
     )
-    (log,) = inspect_eval("tasks/gsm_hard", model=f"agentdistill/{adapter}", task_args={"max_tokens": tokens},
+    (log,) = inspect_eval("tasks/gsm_hard", model=f"agentdistill/{adapter}", model_args=SAME_NUMERICS, task_args={"max_tokens": tokens},
                           limit=1, max_connections=1, log_dir=str(tmp_path / "logs"), display="none")
     assert log.status == "success", log.error
     (entry,) = lm["samples"]["gsm_hard"]

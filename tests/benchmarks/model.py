@@ -264,7 +264,7 @@ def main() -> None:
         kv = engines["kv"].model.api.engine
         ideal["kv"] = lambda: shared_prefill_reference(kv, LONG_PROMPT, 8, args.max_tokens)
     if ideal:
-        workloads["ideal_n8"] = lambda engine: ideal[engine]()
+        workloads["ideal_n8"] = lambda name: ideal[name]()
     results: dict[str, dict[str, float]] = {name: {} for name in engines}
     for label, work in workloads.items():
         runs: dict[str, list[tuple[float, int, float]]] = {}
@@ -273,7 +273,7 @@ def main() -> None:
                 if label == "ideal_n8" and name not in ideal:
                     continue
                 started = time.monotonic()
-                tokens = work(engine)
+                tokens = work(name if label == "ideal_n8" else engine)
                 seconds = time.monotonic() - started
                 runs.setdefault(name, []).append((tokens / seconds, tokens, seconds))
         for name, measured in runs.items():
