@@ -1,7 +1,7 @@
-"""The transformers engine behind `agentdistill/<model>` (GPUs, and CPU models llama.cpp cannot
-run): KV-cached continuous batching. Its scheduler also drives the llama.cpp engine
-(`llamacpp_engine.py`, the CPU default), which replaces only the backend hooks
-(`_prefill_prompt`, `_merge`, `_decode_step`, `_select`, `_reset`, `_fits`).
+"""The default engine behind `agentdistill/<model>`: KV-cached continuous batching on transformers.
+Its scheduler also drives the llama.cpp engine (`llamacpp_engine.py`, `-M engine=llamacpp`),
+which replaces only the backend hooks (`_prefill_prompt`, `_merge`, `_decode_step`, `_select`,
+`_reset`, `_fits`).
 
 How it generates:
 - every sequence keeps its KV cache for its whole generation (no prompt is ever read twice);

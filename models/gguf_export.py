@@ -166,8 +166,9 @@ def _weights_key(source: Any) -> str:
     return digest.hexdigest()[:20]
 
 
-def export_gguf(source: Any) -> Path:
-    """The cached GGUF of `source` (a hf_model.ModelSource), written once under a lock."""
+def export_gguf(source: Any, load_tokenizer: Any, load_model: Any) -> Path:
+    """The cached GGUF of `source` (a hf_model.ModelSource), written once under a lock; the
+    loaders are hf_model's (`load_tokenizer(source)`, `load_model(source, device, dtype, merge)`)."""
     from gguf import GGUFReader
 
     target = cache_dir("models", "gguf") / f"{Path(str(source.adapter or source.base)).name}-{_weights_key(source)}.gguf"
@@ -176,8 +177,6 @@ def export_gguf(source: Any) -> Path:
     with _file_lock(target.with_suffix(".lock")):
         if target.is_file():
             return target
-        from agentdistill.models.hf_model import load_model, load_tokenizer
-
         template = GGUFReader(str(gguf_path()))
         config = _config_of(source)
         check_exportable(config, load_tokenizer(source), template)  # before loading any weights

@@ -21,13 +21,13 @@ Generation:
 - usage: prompt tokens and generated tokens (all choices), counted by the model's tokenizer.
 
 Engines (`-M engine=...`):
-- `auto` (default): `llamacpp` on CPU when llama-cpp-python is installed and the model is one
-  llama.cpp runs (a Llama with the embedded model's tokenizer: SmolLM2 and its students), else
-  `kv` (GPUs, other architectures, `-M quantize=...`).
-- `llamacpp` (`llamacpp_engine.py`): the kv engine's scheduler over llama.cpp's batched
-  decoding, Q8_0 weights exported once per model or merged adapter (`gguf_export.py`); one
-  unified KV cache of `kv_cells` cells whose prompt cells a request's choices share.
-- `kv` (`engine.py`): KV-cached continuous batching on transformers: each sequence keeps its KV
+- `llamacpp` (opt-in, CPU, `llamacpp_engine.py`): the kv engine's scheduler over llama.cpp's
+  batched decoding, Q8_0 weights exported once per model or merged adapter (`gguf_export.py`),
+  for Llama models with the embedded model's tokenizer (SmolLM2 and its students); one unified
+  KV cache of `kv_cells` cells whose prompt cells a request's choices share. 5x plain
+  transformers for a lone request, but not the default: its attention reads every row's cells,
+  so SAG's 8 long rows slow down with each other (README, "The model engine").
+- `kv` (default, `engine.py`): KV-cached continuous batching on transformers: each sequence keeps its KV
   cache for its whole generation, new requests join the running batch between decode steps, a
   request's prompt is prefilled once for all its choices, every choice samples from its own
   seeded generator. On CPU the linear layers run with fp16 weights (`-M quantize=fp16`, the
@@ -41,7 +41,7 @@ Either way concurrent samples of an eval share forward passes, the event loop is
 blocked, and the model is loaded once per process and shared by every inspect `Model` that
 names it with the same arguments.
 
-Model args (`-M key=value`): `engine` (auto | llamacpp | kv | chunked), `quantize` (kv on CPU:
+Model args (`-M key=value`): `engine` (kv | llamacpp | chunked), `quantize` (kv on CPU:
 fp16 | int8 | none), `kv_cells` (llamacpp: KV cells shared by all rows, 16384, ~22 KB each),
 `device` (default cuda if available, else cpu), `dtype` (`float32` on CPU, `bfloat16` on GPU),
 `threads` (torch CPU threads; default: half the cores, at least 1, or `$AGENTDISTILL_THREADS`),
@@ -75,6 +75,8 @@ from agentdistill.core.paths import looks_like_path
 from agentdistill.models.apis import build_output
 from agentdistill.models.embedded import EMBEDDED_NAME, is_embedded_name, prepare_embedded
 from agentdistill.models.engine import KVEngine, collect, quantize_linear, wait_for
+from agentdistill.models.gguf_export import NotExportable, export_gguf
+from agentdistill.models.llamacpp_engine import LlamaCppEngine
 
 DEFAULT_MAX_NEW_TOKENS = 2048
 
@@ -409,7 +411,7 @@ def _default_threads() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
-ENGINES = ("auto", "llamacpp", "kv", "chunked")
+ENGINES = ("kv", "llamacpp", "chunked")
 # KV cells of the llama.cpp engine's cache, shared by all rows (~22 KB each for SmolLM2-135M: 16384 = 360 MB; a
 # request waits while its prompt and 256 cells a row do not fit).
 DEFAULT_KV_CELLS = 16384
@@ -430,20 +432,19 @@ def get_engine(
     batch_wait_ms: float | None = None,
     merge_adapter: bool = True,
     chunk_tokens: int | None = None,
-    engine: str = "auto",
+    engine: str = "kv",
     quantize: str | None = None,
     prefix_cache: int = 16384,
     kv_cells: int | None = None,
 ) -> Any:
-    """The process-wide engine for a model name (loaded on first use): `llamacpp`
-    (llamacpp_engine.LlamaCppEngine), `kv` (engine.KVEngine) or `chunked` (Engine above, the
-    engine before them). `auto`: llamacpp on CPU when llama-cpp-python is installed and the
-    model is one it runs (a Llama with the embedded model's tokenizer), else kv."""
+    """The process-wide engine for a model name (loaded on first use): `kv` (engine.KVEngine,
+    the default), `llamacpp` (llamacpp_engine.LlamaCppEngine, CPU, opt-in) or `chunked` (Engine
+    above, the first engine)."""
     if engine not in ENGINES:
         raise ValueError(f"agentdistill model: engine={engine!r}; expected one of {ENGINES}")
     if engine != "chunked" and chunk_tokens is not None:
         raise ValueError("agentdistill model: chunk_tokens applies to -M engine=chunked only (the kv and llamacpp engines never re-read)")
-    if kv_cells is not None and engine not in ("auto", "llamacpp"):
+    if kv_cells is not None and engine != "llamacpp":
         raise ValueError(f"agentdistill model: kv_cells applies to -M engine=llamacpp only (engine={engine!r})")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if engine == "llamacpp":
@@ -452,10 +453,10 @@ def get_engine(
         if quantize is not None:
             raise ValueError("agentdistill model: quantize applies to -M engine=kv only (llamacpp runs Q8_0 weights)")
         if not _llama_cpp_installed():
-            raise ValueError("agentdistill model: engine=llamacpp needs llama-cpp-python (pip install llama-cpp-python==0.3.36)")
+            raise ValueError("agentdistill model: engine=llamacpp needs llama-cpp-python (pip install -e '.[llamacpp]', or "
+                             "pip install llama-cpp-python==0.3.36; it builds llama.cpp: needs g++ and cmake)")
     dtype = dtype or ("bfloat16" if device.startswith("cuda") else "float32")
-    user_quantize = quantize is not None  # asks for the kv engine's weights
-    quantize = quantize or ("fp16" if engine in ("kv", "auto") and device == "cpu" else "none")
+    quantize = quantize or ("fp16" if engine == "kv" and device == "cpu" else "none")
     if quantize not in ("fp16", "int8", "none"):  # engine.QUANTIZE, checked before anything loads
         raise ValueError(f"agentdistill model: quantize={quantize!r}; expected one of ('fp16', 'int8', 'none')")
     if quantize != "none" and (engine == "chunked" or device != "cpu"):
@@ -463,17 +464,13 @@ def get_engine(
     with _ENGINES_LOCK:
         source = resolve_model(name)
         cells = int(kv_cells) if kv_cells else DEFAULT_KV_CELLS
-        key = (source, device, dtype, bool(merge_adapter), chunk_tokens, int(max_batch_rows), engine, quantize, user_quantize, int(prefix_cache), cells)
+        key = (source, device, dtype, bool(merge_adapter), chunk_tokens, int(max_batch_rows), engine, quantize, int(prefix_cache), cells)
         found = _ENGINES.get(key)
         if found is None:
             if device == "cpu":
                 torch.set_num_threads(int(threads) if threads else _default_threads())
-            if engine == "auto" and device == "cpu" and not user_quantize and _llama_cpp_installed():
-                found = _llamacpp_engine(source, threads, int(max_batch_rows), batch_wait_ms, int(prefix_cache), cells, required=False)
-            elif engine == "llamacpp":
-                found = _llamacpp_engine(source, threads, int(max_batch_rows), batch_wait_ms, int(prefix_cache), cells, required=True)
-            if found is not None:
-                pass
+            if engine == "llamacpp":
+                found = _llamacpp_engine(source, threads, int(max_batch_rows), batch_wait_ms, int(prefix_cache), cells)
             elif engine == "chunked":
                 wait = 50.0 if batch_wait_ms is None else float(batch_wait_ms)
                 found = Engine(source, device, dtype, int(max_batch_rows), wait, bool(merge_adapter), 256 if chunk_tokens is None else int(chunk_tokens))
@@ -486,18 +483,12 @@ def get_engine(
         return found
 
 
-def _llamacpp_engine(source: ModelSource, threads: int | None, max_batch_rows: int, batch_wait_ms: float | None, prefix_cache: int, cells: int, required: bool) -> Any:
-    """The llama.cpp engine for `source` (its GGUF exported once), or None when the model is not
-    one llama.cpp runs and `required` is False (the caller falls back to the kv engine)."""
-    from agentdistill.models.gguf_export import NotExportable, export_gguf
-    from agentdistill.models.llamacpp_engine import LlamaCppEngine
-
+def _llamacpp_engine(source: ModelSource, threads: int | None, max_batch_rows: int, batch_wait_ms: float | None, prefix_cache: int, cells: int) -> Any:
+    """The llama.cpp engine for `source` (its GGUF exported once)."""
     try:
-        path = export_gguf(source)
+        path = export_gguf(source, load_tokenizer, load_model)
     except NotExportable as ex:
-        if required:
-            raise ValueError(f"agentdistill model: engine=llamacpp cannot run {source.adapter or source.base}: {ex}") from None
-        return None
+        raise ValueError(f"agentdistill model: engine=llamacpp cannot run {source.adapter or source.base}: {ex}; use -M engine=kv") from None
     from transformers import AutoConfig, GenerationConfig
 
     config = AutoConfig.from_pretrained(source.base)
@@ -530,7 +521,7 @@ class AgentDistillAPI(ModelAPI):
         merge_adapter: Any = True,
         chunk_tokens: int | None = None,
         max_connections: int = 16,
-        engine: str = "auto",
+        engine: str = "kv",
         quantize: str | None = None,
         prefix_cache: int = 16384,
         kv_cells: int | None = None,

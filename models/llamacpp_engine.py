@@ -1,4 +1,4 @@
-"""The CPU engine behind `agentdistill/<model>`: the kv engine's scheduler over llama.cpp.
+"""`-M engine=llamacpp`: the kv engine's scheduler over llama.cpp (CPU, opt-in).
 
 Scheduling is `engine.KVEngine`'s (requests join and leave the running batch between decode
 steps, one prefill per request for all its `num_choices`, every choice sampling from its own
@@ -28,7 +28,13 @@ A lone row decodes 2.3x faster than on the kv engine (agent steps follow one ano
 is the common case); batched rows are no faster, because llama.cpp's matrix products for 2-16
 rows are slow per row on this CPU (a step of 8 rows costs ~4 of one). CTranslate2 batches
 better but cannot take requests into a running batch, seeds one generator per call and needs
-a conversion per adapter. `-M engine=kv` keeps the transformers engine.
+a conversion per adapter.
+
+Why it is not the default: in the unified cache every row's attention walks the cells of all
+rows (those it may not see are masked, not skipped for free), so SAG's 8 candidates at agent
+prompt lengths slow each other down as they grow: `inspect eval tasks/hotpotqa --solver
+agent_sag --limit 1` ran over 14 minutes here (stopped) against 3.5 minutes on the kv engine.
+Per-sequence caches would avoid it at 8192 cells per row of memory.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The llamacpp engine (models/llamacpp_engine.py, the CPU default) and the kv engine
-(models/engine.py) on the real embedded model (slow): continuous batching, shared prefill,
+"""The kv engine (models/engine.py, the default) and the llamacpp engine
+(models/llamacpp_engine.py, opt-in on CPU) on the real embedded model (slow): continuous batching, shared prefill,
 per-request seeds, the prefix cache, adapters, and the engine/quantize/kv_cells model args."""
 
 from __future__ import annotations
@@ -81,13 +81,13 @@ def test_unknown_engine_and_misplaced_options_are_named():
         get_engine("smollm2-135m", engine="llamacpp", device="cuda")
 
 
-def test_the_cpu_default_is_llamacpp_and_quantize_asks_for_kv():
+def test_kv_is_the_default_and_llamacpp_is_asked_for_by_name():
     from agentdistill.models.engine import KVEngine
     from agentdistill.models.llamacpp_engine import LlamaCppEngine
 
-    assert isinstance(get_engine("smollm2-135m"), LlamaCppEngine)
-    engine = get_engine("smollm2-135m", quantize="fp16")
-    assert isinstance(engine, KVEngine) and not isinstance(engine, LlamaCppEngine)
+    default = get_engine("smollm2-135m")
+    assert isinstance(default, KVEngine) and not isinstance(default, LlamaCppEngine)
+    assert isinstance(get_engine("smollm2-135m", engine="llamacpp"), LlamaCppEngine)
 
 
 def test_a_full_kv_cache_fails_the_request_by_name_and_the_engine_goes_on():

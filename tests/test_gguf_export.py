@@ -14,7 +14,7 @@ import pytest
 
 from agentdistill.models import gguf_export
 from agentdistill.models.embedded import gguf_path, prepare_embedded
-from agentdistill.models.hf_model import ModelSource, load_model
+from agentdistill.models.hf_model import ModelSource, load_model, load_tokenizer
 
 
 def test_rotary_permute_interleaves_each_heads_halves():
@@ -61,9 +61,9 @@ def test_export_is_cached_and_keyed_by_the_weights(tmp_path, monkeypatch):
     tokenizer, model = load_model(ModelSource(str(embedded)), "cpu", "float32", merge_adapter=True)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    first = gguf_export.export_gguf(ModelSource(str(folder)))
+    first = gguf_export.export_gguf(ModelSource(str(folder)), load_tokenizer, load_model)
     written = first.stat().st_mtime_ns
-    assert gguf_export.export_gguf(ModelSource(str(folder))) == first and first.stat().st_mtime_ns == written
+    assert gguf_export.export_gguf(ModelSource(str(folder)), load_tokenizer, load_model) == first and first.stat().st_mtime_ns == written
     reader = GGUFReader(str(first))
     assert reader.fields["llama.block_count"].contents() == model.config.num_hidden_layers
     assert reader.fields["tokenizer.ggml.tokens"].contents()[:3] == GGUFReader(str(gguf_path())).fields["tokenizer.ggml.tokens"].contents()[:3]
@@ -71,7 +71,7 @@ def test_export_is_cached_and_keyed_by_the_weights(tmp_path, monkeypatch):
     # new weights (a retrained student written in place): a new file
     weights = folder / "model.safetensors"
     os.utime(weights, ns=(written + 10**9, written + 10**9))
-    assert gguf_export.export_gguf(ModelSource(str(folder))) != first
+    assert gguf_export.export_gguf(ModelSource(str(folder)), load_tokenizer, load_model) != first
 
 
 @pytest.mark.slow

@@ -19,8 +19,8 @@ Where the harnesses differ and why (also in CONTRIBUTING.md):
   its own batch_size; padded fp32 batches can change a greedy argmax on near ties, so exact agreement is asserted
   at batch 1;
 - the factual LLM judge exists only under inspect (the grader role); lm-eval reports EM / F1 / cover-EM;
-- engine: the twins compare harnesses, not engines, so inspect's side runs the model on transformers as lm-eval's
-  hf model does (`-M engine=kv`; the CPU default, llama.cpp with Q8_0 weights, changes some greedy tokens).
+- engine: the twins compare harnesses, not engines, so inspect's side names the transformers engine (`-M engine=kv`,
+  the default) as lm-eval's hf model runs transformers (`-M engine=llamacpp`, Q8_0 weights, changes greedy tokens).
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Benchmark: generated tokens/s of the embedded model's engines, side by side in one run.
 
 Engines (same converted SmolLM2-135M folder, same thread count):
-- `llamacpp`: the default agentdistill engine on CPU (models/llamacpp_engine.py: the kv
-  engine's scheduler over llama.cpp, Q8_0 weights), through inspect's `get_model(...).generate`,
-  its prefix cache off (the repeats resend the same prompts);
-- `kv`: the transformers engine (models/engine.py, fp16 weights), the same way;
+- `llamacpp`: `-M engine=llamacpp` (models/llamacpp_engine.py: the kv engine's scheduler over
+  llama.cpp, Q8_0 weights), through inspect's `get_model(...).generate`, its prefix cache off
+  (the repeats resend the same prompts);
+- `kv`: the default engine (models/engine.py, transformers, fp16 weights), the same way;
 - `kv-int8`: the same with `-M quantize=int8`;
 - `chunked`: the engine before it (`-M engine=chunked`);
 - `transformers`: plain `model.generate` on the float32 model, the 8 prompts left-padded into
