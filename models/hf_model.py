@@ -25,8 +25,8 @@ Engines (`-M engine=...`):
   batched decoding, Q8_0 weights exported once per model or merged adapter (`gguf_export.py`),
   for Llama models with the embedded model's tokenizer (SmolLM2 and its students); one unified
   KV cache of `kv_cells` cells whose prompt cells a request's choices share. 5x plain
-  transformers for a lone request, but not the default: its attention reads every row's cells,
-  so SAG's 8 long rows slow down with each other (README, "The model engine").
+  transformers for a lone request, but not the default: its CPU attention is slow at agent
+  prompt lengths, so SAG runs slower than on kv (README, "The model engine").
 - `kv` (default, `engine.py`): KV-cached continuous batching on transformers: each sequence keeps its KV
   cache for its whole generation, new requests join the running batch between decode steps, a
   request's prompt is prefilled once for all its choices, every choice samples from its own
