@@ -446,6 +446,8 @@ def get_engine(
         raise ValueError("agentdistill model: chunk_tokens applies to -M engine=chunked only (the kv and llamacpp engines never re-read)")
     if kv_cells is not None and engine != "llamacpp":
         raise ValueError(f"agentdistill model: kv_cells applies to -M engine=llamacpp only (engine={engine!r})")
+    if kv_cells is not None and int(kv_cells) < 1:
+        raise ValueError(f"agentdistill model: kv_cells={kv_cells!r}; expected a number of KV cells >= 1 (default {DEFAULT_KV_CELLS})")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if engine == "llamacpp":
         if device != "cpu":
@@ -463,7 +465,7 @@ def get_engine(
         raise ValueError(f"agentdistill model: quantize={quantize!r} needs the kv engine on cpu (PyTorch's quantised kernels are CPU only)")
     with _ENGINES_LOCK:
         source = resolve_model(name)
-        cells = int(kv_cells) if kv_cells else DEFAULT_KV_CELLS
+        cells = DEFAULT_KV_CELLS if kv_cells is None else int(kv_cells)
         key = (source, device, dtype, bool(merge_adapter), chunk_tokens, int(max_batch_rows), engine, quantize, int(prefix_cache), cells)
         found = _ENGINES.get(key)
         if found is None:

@@ -95,7 +95,7 @@ class _Llama:
         params = llama_cpp.llama_model_default_params()
         self.model = llama_cpp.llama_model_load_from_file(str(path).encode(), params)
         if not self.model:
-            raise RuntimeError(f"llama.cpp could not load {path}")
+            raise RuntimeError(f"llama.cpp could not load {path} (not a valid GGUF file; an exported one may be deleted: it is exported again)")
         ctx = llama_cpp.llama_context_default_params()
         ctx.n_ctx = int(cells)
         ctx.n_batch = ctx.n_ubatch = _PREFILL_CHUNK

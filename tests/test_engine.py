@@ -77,6 +77,8 @@ def test_unknown_engine_and_misplaced_options_are_named():
         get_engine("smollm2-135m", engine="llamacpp", quantize="int8")
     with pytest.raises(ValueError, match="kv_cells applies to -M engine=llamacpp only"):
         get_engine("smollm2-135m", engine="kv", kv_cells=4096)
+    with pytest.raises(ValueError, match="kv_cells=0; expected a number of KV cells >= 1"):
+        get_engine("smollm2-135m", engine="llamacpp", kv_cells=0)
     with pytest.raises(ValueError, match="runs on cpu only"):
         get_engine("smollm2-135m", engine="llamacpp", device="cuda")
 
@@ -129,3 +131,12 @@ def test_lora_adapter_merged_or_not_runs_quantised(tmp_path, smol):
     for merge in (True, False):
         adapter = get_model(f"agentdistill/{tmp_path}", engine=smol.api.engine_name, merge_adapter=merge, memoize=False)
         assert asyncio.run(adapter.generate(PROMPT, config=config)).completion == expected
+
+
+def test_a_corrupt_gguf_file_is_named(tmp_path):
+    from agentdistill.models.llamacpp_engine import _Llama
+
+    garbage = tmp_path / "model.gguf"
+    garbage.write_bytes(b"GGUF" + b"\x00garbage" * 100)
+    with pytest.raises(RuntimeError, match=f"could not load {garbage}.*not a valid GGUF"):
+        _Llama(garbage, threads=1, cells=256, sequences=2)
