@@ -8,7 +8,8 @@ How it generates:
 - one worker thread per loaded model runs decode steps over all running sequences at once;
   new requests join between two steps (their prompt is prefilled alone, then its KV cache is
   merged into the running batch, left-padded) and finished sequences leave at once;
-- a request's prompt is prefilled once and its KV cache copied to its `num_choices` rows;
+- a request's prompt is prefilled once and its KV cache kept once for its `num_choices` rows
+  (decode steps attend to it once per request: prefix_attention.py);
 - every row samples with its own `torch.Generator`, seeded from the request's seed and the
   choice index, so a sampled output does not depend on which requests shared the batch (up to
   floating-point differences of batched matrix products, as in any batched engine);
@@ -44,6 +45,8 @@ from typing import Any
 import numpy as np
 import torch
 from transformers.cache_utils import Cache, DynamicLayer
+
+from agentdistill.models.prefix_attention import PrefixGroup, install
 
 # Spare room allocated past the current length when a KV buffer grows (tokens).
 _GROW_MARGIN = 256
@@ -199,6 +202,9 @@ class KVEngine:
         self.prefixes = _PrefixCache(prefix_cache_tokens)
         self.cache: Cache | None = None
         self.mask = torch.zeros((0, 0), dtype=torch.long, device=device)
+        # rows of one request keep its prompt's KV cache once (prefix_attention.py), not a copy each
+        self.shares_prompts = install(model)
+        self.groups: list[PrefixGroup] = []
         eos = model.generation_config.eos_token_id
         max_positions = getattr(model.config, "max_position_embeddings", None) or 1 << 30
         self._start_scheduler(tokenizer, source, eos, max_positions, max_batch_rows, batch_wait_ms, "kv")
@@ -213,7 +219,8 @@ class KVEngine:
         ends |= {tokenizer.eos_token_id, tokenizer.pad_token_id}
         self.end_ids = frozenset(i for i in ends if i is not None)
         self.max_positions = max_positions
-        self.stats = {"batches": 0, "rows": 0, "requests": 0, "prefills": 0, "prefill_tokens": 0, "reused_tokens": 0}
+        self.stats = {"batches": 0, "rows": 0, "requests": 0, "prefills": 0, "prefill_tokens": 0, "reused_tokens": 0,
+                      "shared_prompt_rows": 0}  # rows reading their request's prompt KV with other rows, not a copy
         self.queue: queue.Queue[Any] = queue.Queue()
         self.waiting: collections.deque[Any] = collections.deque()
         self.rows: list[_Row] = []  # the running batch
@@ -348,8 +355,17 @@ class KVEngine:
         parts: list[tuple[Cache | None, int, int, torch.Tensor | None]] = []  # (cache, rows, length, mask)
         if self.rows:
             parts.append((self.cache, len(self.rows), self.mask.shape[1], self.mask))
+        start = len(self.rows)
         for rows, cache, _ in joining:
-            parts.append((cache, len(rows), cache.layers[0].length, None))
+            length = cache.layers[0].length
+            if self.shares_prompts and len(rows) > 1:
+                # the prompt stays in the prefill's buffers, once for the request's rows
+                views = [(layer.k_buf[:, :, :length], layer.v_buf[:, :, :length]) for layer in cache.layers]
+                self.groups.append(PrefixGroup(start, start + len(rows), views))
+                self.stats["shared_prompt_rows"] += len(rows)
+                length = 0
+            parts.append((cache, len(rows), length, None))
+            start += len(rows)
         width = max(length for _, _, length, _ in parts)
         total = sum(count for _, count, _, _ in parts)
         merged = _new_cache()
@@ -400,14 +416,17 @@ class KVEngine:
         """Feed every running row its next token: the next logits, one row each (float32, CPU)."""
         batch = len(self.rows)
         self.mask = torch.cat([self.mask, self.mask.new_ones((batch, 1))], dim=1)
+        # with shared prompts the attention reads the row mask itself (prefix_attention.py)
+        shared = {"prefix_groups": self.groups, "prefix_row_mask": self.mask.bool()} if self.groups else {}
         with torch.inference_mode():
             out = self.model(
                 input_ids=torch.tensor(self.next_tokens, device=self.device)[:, None],
-                attention_mask=self.mask,
+                attention_mask=None if self.groups else self.mask,
                 position_ids=torch.tensor([row.position for row in self.rows], device=self.device)[:, None],
                 past_key_values=self.cache,
                 use_cache=True,
                 logits_to_keep=1,
+                **shared,
             )
         return out.logits[:, -1].float().cpu()
 
@@ -416,6 +435,13 @@ class KVEngine:
         if not keep:
             self._reset()
             return
+        groups, kept = [], set(keep)
+        for group in self.groups:  # rows keep their order: a group stays contiguous
+            count = sum(1 for i in range(group.start, group.end) if i in kept)
+            if count:
+                start = sum(1 for i in keep if i < group.start)
+                groups.append(PrefixGroup(start, start + count, group.layers))
+        self.groups = groups
         index = torch.tensor(keep, device=self.device)
         mask = self.mask.index_select(0, index)
         # columns that are padding for every remaining row are dropped
@@ -427,7 +453,7 @@ class KVEngine:
             layer._set_buffers(k_buf, v_buf, layer.length - drop)
 
     def _reset(self) -> None:
-        self.rows, self.next_tokens, self.cache = [], [], None
+        self.rows, self.next_tokens, self.cache, self.groups = [], [], None, []
         self.mask = torch.zeros((0, 0), dtype=torch.long, device=self.device)
 
     def _choose(self, logits: torch.Tensor, rows: list[_Row]) -> list[int]:

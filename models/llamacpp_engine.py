@@ -235,6 +235,7 @@ class LlamaCppEngine(KVEngine):
                     row.seq = -1
             raise
         self.stats["prefills"] += 1
+        self.stats["shared_prompt_rows"] += len(seqs) if len(seqs) > 1 else 0  # seq_cp: the same cells
         self.stats["prefill_tokens"] += len(ids) - reuse
         self.stats["reused_tokens"] += reuse
         if self.prefixes.max_tokens > 0 and len(ids) <= self.prefixes.max_tokens and (self.free_seqs or self.prefixes.entries):

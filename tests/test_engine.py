@@ -64,6 +64,24 @@ def test_a_request_joins_a_running_batch_without_changing_its_output(smol):
     assert joined.completion == alone
 
 
+def test_choices_read_their_prompt_once_and_match_a_single_choice_request(smol):
+    """kv: a request's rows attend to its prompt KV stored once (prefix_attention.py); llamacpp:
+    its sequences share the prompt's cells. Either way a choice is what a request of its own
+    (one row, no sharing) gives: greedy rows all equal it, sampled choice 0 equals seed-alike."""
+    engine = smol.api.engine
+    prompt = "Here are three facts. Water boils at 100 C. Ice melts at 0 C. Iron melts at 1538 C. " * 6 + PROMPT
+    greedy = GenerateConfig(max_tokens=32)
+    before = engine.stats["shared_prompt_rows"]
+    three = texts(asyncio.run(smol.generate(prompt, config=greedy.merge(GenerateConfig(num_choices=3)))))
+    assert engine.stats["shared_prompt_rows"] - before == 3
+    one = asyncio.run(smol.generate(prompt, config=greedy)).completion
+    assert three == [one] * 3
+    sampled = GenerateConfig(max_tokens=32, temperature=0.8, top_p=0.9, seed=11)
+    four = texts(asyncio.run(smol.generate(prompt, config=sampled.merge(GenerateConfig(num_choices=4)))))
+    assert four[0] == asyncio.run(smol.generate(prompt, config=sampled)).completion
+    assert len(set(four)) > 1  # sampled rows differ (and left the batch at different steps)
+
+
 def test_unknown_engine_and_misplaced_options_are_named():
     with pytest.raises(ValueError, match="engine='fast'"):
         get_engine("smollm2-135m", engine="fast")

@@ -22,6 +22,7 @@ ratios are taken from the medians of this run.
 The load average is printed beside the figures (the machine is shared). Not a test.
 
     nice .venv/bin/python tests/benchmarks/model.py [--max-tokens 128] [--repeats 3] [--engines llamacpp,kv,chunked,...]
+    python tests/benchmarks/model.py --device cuda   # kv, chunked and plain transformers (bf16) on the GPU, plus 32 concurrent
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ PROMPTS = [q + " Think step by step." for q in QUESTIONS]
 # about 500 tokens, like an agent step's conversation
 LONG_PROMPT = "Here are some practice problems and a question.\n" + "\n".join(QUESTIONS * 3) + "\nSolve the last problem. Think step by step."
 SAG = {"temperature": 0.4, "top_p": 0.8}
+CPU_ENGINES = ("llamacpp", "kv", "kv-int8", "chunked", "transformers", "ctranslate2")
+GPU_ENGINES = ("kv", "chunked", "transformers")  # llama.cpp (as built here), int8 and CTranslate2 run on cpu
 
 
 def load_avg() -> str:
@@ -75,13 +78,16 @@ class InspectEngine:
 
 
 class PlainTransformers:
-    def __init__(self, folder: str):
+    def __init__(self, folder: str, device: str = "cpu"):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.torch = torch
+        self.device = device
         self.tokenizer = AutoTokenizer.from_pretrained(folder, padding_side="left")
-        self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+        # the provider's own default dtypes: float32 on CPU, bfloat16 on GPU
+        dtype = torch.float32 if device == "cpu" else torch.bfloat16
+        self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype).to(device).eval()
         self.end = self.model.generation_config.eos_token_id
 
     def _render(self, prompt: str) -> str:
@@ -91,13 +97,13 @@ class PlainTransformers:
         return sum(next((i + 1 for i, t in enumerate(row) if t == self.end), len(row)) for row in rows.tolist())
 
     def batch(self, prompts: list[str], max_tokens: int) -> int:
-        enc = self.tokenizer([self._render(p) for p in prompts], return_tensors="pt", padding=True, add_special_tokens=False)
+        enc = self.tokenizer([self._render(p) for p in prompts], return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
         with self.torch.inference_mode():
             out = self.model.generate(**enc, max_new_tokens=max_tokens, do_sample=False, temperature=None, top_p=None, top_k=None)
         return self._count(out[:, enc.input_ids.shape[1] :])
 
     def choices(self, prompt: str, n: int, max_tokens: int) -> int:
-        enc = self.tokenizer([self._render(prompt)], return_tensors="pt", add_special_tokens=False)
+        enc = self.tokenizer([self._render(prompt)], return_tensors="pt", add_special_tokens=False).to(self.device)
         self.torch.manual_seed(0)
         with self.torch.inference_mode():
             out = self.model.generate(**enc, max_new_tokens=max_tokens, do_sample=True, num_return_sequences=n, top_k=None, **SAG)
@@ -149,10 +155,10 @@ def shared_prefill_reference(engine, prompt: str, n: int, max_tokens: int) -> in
     from agentdistill.models.hf_model import render_chat
     from inspect_ai.model import ChatMessageUser
 
-    model, tokenizer = engine.model, engine.tokenizer
-    ids = tokenizer(render_chat(tokenizer, [ChatMessageUser(content=prompt)]), add_special_tokens=False, return_tensors="pt").input_ids
+    model, tokenizer, device = engine.model, engine.tokenizer, engine.device
+    ids = tokenizer(render_chat(tokenizer, [ChatMessageUser(content=prompt)]), add_special_tokens=False, return_tensors="pt").input_ids.to(device)
     length = ids.shape[1]
-    generator = torch.Generator().manual_seed(0)
+    generator = torch.Generator(device=device).manual_seed(0)
     with torch.inference_mode():
         cache = _new_cache()
         logits = model(input_ids=ids, past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
@@ -164,13 +170,15 @@ def shared_prefill_reference(engine, prompt: str, n: int, max_tokens: int) -> in
             layer._set_buffers(k_room, v_room, length)
         logits = logits.expand(n, -1)
         for step in range(max_tokens):
-            probs = torch.softmax(logits / SAG["temperature"], dim=-1)
+            probs = torch.softmax(logits.float() / SAG["temperature"], dim=-1)
             tokens = torch.multinomial(probs, 1, generator=generator)
             if step == max_tokens - 1:
                 break
-            positions = torch.full((n, 1), length + step)
-            mask = torch.ones((n, length + step + 1), dtype=torch.long)  # as the engine passes (its rows may be padded)
+            positions = torch.full((n, 1), length + step, device=device)
+            mask = torch.ones((n, length + step + 1), dtype=torch.long, device=device)  # as the engine passes (its rows may be padded)
             logits = model(input_ids=tokens, attention_mask=mask, position_ids=positions, past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize()  # the loop never reads back: wait for the queued kernels before the clock stops
     return n * max_tokens
 
 
@@ -215,15 +223,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--engines", default="llamacpp,kv,kv-int8,chunked,transformers,ctranslate2")
+    parser.add_argument("--engines", default=None, help=f"default on cpu: {','.join(CPU_ENGINES)}; on cuda: {','.join(GPU_ENGINES)}")
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda: the same provider and plain transformers on the GPU")
     args = parser.parse_args()
 
     import torch
 
+    device = args.device
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit(f"--device {device}: torch sees no CUDA device")
+    names = (args.engines or ",".join(CPU_ENGINES if device == "cpu" else GPU_ENGINES)).split(",")
+    if device != "cpu" and set(names) - set(GPU_ENGINES):
+        raise SystemExit(f"--device {device}: {sorted(set(names) - set(GPU_ENGINES))} run on cpu only; GPU engines: {GPU_ENGINES}")
+
     from agentdistill.models.embedded import prepare_embedded
 
     folder = str(prepare_embedded())
-    names = args.engines.split(",")
     engines = {}
     for name in names:
         # prefix_cache=0: the repeats send the same prompts again, which the kv engine would
@@ -231,13 +246,13 @@ def main() -> None:
         if name == "llamacpp":
             engines[name] = InspectEngine(engine="llamacpp", prefix_cache=0)
         elif name == "kv":
-            engines[name] = InspectEngine(engine="kv", prefix_cache=0)
+            engines[name] = InspectEngine(engine="kv", prefix_cache=0, device=device)
         elif name == "kv-int8":
             engines[name] = InspectEngine(engine="kv", quantize="int8", prefix_cache=0)
         elif name == "chunked":
-            engines[name] = InspectEngine(engine="chunked")
+            engines[name] = InspectEngine(engine="chunked", device=device)
         elif name == "transformers":
-            engines[name] = PlainTransformers(folder)
+            engines[name] = PlainTransformers(folder, device)
         elif name == "ctranslate2":
             try:
                 engines[name] = CTranslate2(folder, torch.get_num_threads())
@@ -245,7 +260,8 @@ def main() -> None:
                 print("ctranslate2 not installed: skipped (pip install ctranslate2==4.8.5)")
         else:
             raise SystemExit(f"unknown engine {name!r}")
-    print(f"torch threads: {torch.get_num_threads()}  max_tokens: {args.max_tokens}  repeats: {args.repeats} (medians)  cpu count: {os.cpu_count()}")
+    where = torch.cuda.get_device_name(device) + f", torch {torch.__version__}" if device != "cpu" else f"cpu count: {os.cpu_count()}"
+    print(f"device: {device} ({where})  torch threads: {torch.get_num_threads()}  max_tokens: {args.max_tokens}  repeats: {args.repeats} (medians)")
     for engine in engines.values():  # warm-up
         engine.batch(PROMPTS[:2], 8)
 
@@ -256,6 +272,8 @@ def main() -> None:
         "8": lambda engine: engine.batch(PROMPTS, args.max_tokens),
         "n8": lambda engine: engine.choices(LONG_PROMPT, 8, args.max_tokens),
     }
+    if device != "cpu":  # a GPU has room for the engine's whole batch (max_batch_rows=32)
+        workloads["32"] = lambda engine: engine.batch(PROMPTS * 4, args.max_tokens)
     ideal = {}  # engine name -> its own ideal schedule for num_choices=8
     if "llamacpp" in engines:
         llamacpp = engines["llamacpp"].model.api.engine
@@ -279,7 +297,7 @@ def main() -> None:
         for name, measured in runs.items():
             rate, tokens, seconds = sorted(measured)[len(measured) // 2]
             results[name][label] = rate
-            what = {"1": "1 request at a time", "8": "8 concurrent requests", "n8": "num_choices=8, long prompt", "ideal_n8": "one prefill + 8 rows decoded, no engine"}[label]
+            what = {"1": "1 request at a time", "8": "8 concurrent requests", "32": "32 concurrent requests", "n8": "num_choices=8, long prompt", "ideal_n8": "one prefill + 8 rows decoded, no engine"}[label]
             print(f"{name:13s} {label:>8s}: {tokens:5d} tokens in {seconds:6.1f} s = {rate:6.1f} tokens/s  ({what}; load average {load_avg()})", flush=True)
 
     print("\nratios (tokens/s of the engine / tokens/s of the reference; 1 = one request at a time, 8 = 8 concurrent, n8 = num_choices=8):")
@@ -289,7 +307,7 @@ def main() -> None:
         for name in results:
             if name == reference:
                 continue
-            ratios = "  ".join(f"{label}: {results[name][label] / results[reference][label]:5.2f}x" for label in ("1", "8", "n8"))
+            ratios = "  ".join(f"{label}: {results[name][label] / results[reference][label]:5.2f}x" for label in ("1", "8", "32", "n8") if label in results[name])
             print(f"  {name:13s} vs {reference:13s} {ratios}")
     for name in ideal:
         print(f"  {name} num_choices=8 cost / ideal shared-prefill cost: {results[name]['ideal_n8'] / results[name]['n8']:.2f}x (target <= 1.2)")

@@ -1,0 +1,63 @@
+"""models/prefix_attention.py: a decode step over a shared prompt (stored once) plus each row's own
+keys equals SDPA over every row's keys materialised (prompt copied, KV heads repeated)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from agentdistill.models.prefix_attention import PrefixGroup, prefix_shared_attention
+
+
+def _reference(query, key, value, row_mask, groups, row):
+    """SDPA for one row: its group's prompt (if any) then its own unmasked keys, heads repeated."""
+    keys, values, visible = key[row], value[row], row_mask[row]
+    for group in groups:
+        if group.start <= row < group.end:
+            k_prefix, v_prefix = group.layers[0]
+            keys = torch.cat([k_prefix[0], keys], dim=1)
+            values = torch.cat([v_prefix[0], values], dim=1)
+            visible = torch.cat([torch.ones(k_prefix.shape[2], dtype=torch.bool), visible])
+    repeat = query.shape[1] // key.shape[1]
+    keys, values = keys.repeat_interleave(repeat, 0), values.repeat_interleave(repeat, 0)
+    out = F.scaled_dot_product_attention(query[row : row + 1], keys[None], values[None], attn_mask=visible[None, None, None, :])
+    return out.transpose(1, 2)[0]
+
+
+def test_shared_prompt_attention_equals_sdpa_over_materialised_rows():
+    torch.manual_seed(0)
+    batch, heads, kv_heads, dim, width = 6, 9, 3, 64, 7
+    query = torch.randn(batch, heads, 1, dim)
+    key, value = torch.randn(batch, kv_heads, width, dim), torch.randn(batch, kv_heads, width, dim)
+    row_mask = torch.ones(batch, width, dtype=torch.bool)
+    row_mask[0, :3] = False  # a single-choice row, left-padded
+    row_mask[4, :6] = False  # a row that joined later: one token of its own so far
+    groups = [
+        PrefixGroup(1, 4, [(torch.randn(1, kv_heads, 41, dim), torch.randn(1, kv_heads, 41, dim))]),
+        PrefixGroup(4, 6, [(torch.randn(1, kv_heads, 5, dim), torch.randn(1, kv_heads, 5, dim))]),
+    ]
+    out = prefix_shared_attention(query, key, value, row_mask, groups, layer_idx=0, scaling=dim**-0.5)
+    assert out.shape == (batch, 1, heads, dim)
+    for row in range(batch):
+        torch.testing.assert_close(out[row], _reference(query, key, value, row_mask, groups, row), atol=2e-6, rtol=1e-5)
+
+
+def test_a_row_with_no_keys_of_its_own_attends_to_its_prompt_alone():
+    torch.manual_seed(1)
+    query = torch.randn(2, 4, 1, 8)
+    key, value = torch.randn(2, 2, 3, 8), torch.randn(2, 2, 3, 8)
+    row_mask = torch.zeros(2, 3, dtype=torch.bool)
+    prompt = (torch.randn(1, 2, 5, 8), torch.randn(1, 2, 5, 8))
+    out = prefix_shared_attention(query, key, value, row_mask, [PrefixGroup(0, 2, [prompt])], layer_idx=0, scaling=8**-0.5)
+    assert torch.isfinite(out).all()
+    for row in range(2):
+        keys = prompt[0][0].repeat_interleave(2, 0)[None]
+        values = prompt[1][0].repeat_interleave(2, 0)[None]
+        expected = F.scaled_dot_product_attention(query[row : row + 1], keys, values).transpose(1, 2)[0]
+        torch.testing.assert_close(out[row], expected, atol=2e-6, rtol=1e-5)
+
+
+def test_prefill_shapes_are_refused_by_name():
+    with pytest.raises(ValueError, match="decode steps only"):
+        prefix_shared_attention(torch.randn(1, 4, 2, 8), torch.randn(1, 2, 2, 8), torch.randn(1, 2, 2, 8), torch.ones(1, 2, dtype=torch.bool), [], 0, 1.0)
