@@ -100,11 +100,24 @@ def _attention(module: Any, query: torch.Tensor, key: torch.Tensor, value: torch
     return prefix_shared_attention(query, key, value, row_mask, groups, module.layer_idx, scale), None
 
 
+# Model types whose attention is plain causal softmax attention (what the shared path computes);
+# others (logit soft-capping, sliding windows, attention sinks) keep SDPA and prompt copies.
+PLAIN_CAUSAL = ("llama", "qwen2", "qwen3", "mistral")
+
+
+def plain_causal(config: Any) -> bool:
+    if getattr(config, "model_type", None) not in PLAIN_CAUSAL or getattr(config, "attn_logit_softcapping", None):
+        return False
+    window = getattr(config, "sliding_window", None)
+    return window is None or not getattr(config, "use_sliding_window", True)
+
+
 def install(model: Any) -> bool:
     """Route `model`'s attention through `_attention` (registered once); False, leaving the model
-    as it is, when it does not run SDPA attention (the engine then copies prompts to rows)."""
+    as it is, when it does not run SDPA attention or its attention is not plain causal (the
+    engine then copies prompts to rows)."""
     config = getattr(model, "config", None)
-    if getattr(config, "_attn_implementation", None) not in ("sdpa", NAME):
+    if getattr(config, "_attn_implementation", None) not in ("sdpa", NAME) or not plain_causal(config):
         return False
     AttentionInterface.register(NAME, _attention)
     ALL_MASK_ATTENTION_FUNCTIONS.register(NAME, sdpa_mask)  # prefills build the same masks as SDPA

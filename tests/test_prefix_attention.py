@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from agentdistill.models.prefix_attention import PrefixGroup, prefix_shared_attention
+from agentdistill.models.prefix_attention import PrefixGroup, plain_causal, prefix_shared_attention
 
 
 def _reference(query, key, value, row_mask, groups, row):
@@ -61,3 +61,13 @@ def test_a_row_with_no_keys_of_its_own_attends_to_its_prompt_alone():
 def test_prefill_shapes_are_refused_by_name():
     with pytest.raises(ValueError, match="decode steps only"):
         prefix_shared_attention(torch.randn(1, 4, 2, 8), torch.randn(1, 2, 2, 8), torch.randn(1, 2, 2, 8), torch.ones(1, 2, dtype=torch.bool), [], 0, 1.0)
+
+
+def test_only_plain_causal_attention_takes_the_shared_path():
+    from transformers import Gemma2Config, LlamaConfig, MistralConfig, Qwen2Config
+
+    assert plain_causal(LlamaConfig())
+    assert plain_causal(Qwen2Config(use_sliding_window=False))
+    assert not plain_causal(Qwen2Config(use_sliding_window=True, sliding_window=128))
+    assert not plain_causal(MistralConfig(sliding_window=4096))  # windowed attention
+    assert not plain_causal(Gemma2Config())  # soft-capped logits, windows
