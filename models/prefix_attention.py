@@ -69,10 +69,9 @@ def prefix_shared_attention(
     scores = torch.matmul(q, key.transpose(-1, -2)).float() * scaling  # (B, KVH, per_kv, W)
     scores = scores.masked_fill(~row_mask[:, None, None, :], float("-inf"))
     out, lse = _softmax_parts(scores, value)
-    # a row that sees none of its own keys (never the case once it has fed a token) contributes nothing
-    empty = ~row_mask.any(dim=1)
-    if bool(empty.any()):
-        out = out.masked_fill(empty[:, None, None, None], 0.0)
+    # a row that sees none of its own keys (never the case once it has fed a token) contributes
+    # nothing (its softmax is 0/0); no host sync: this runs once per layer and step
+    out = out.masked_fill(~row_mask.any(dim=1)[:, None, None, None], 0.0)
     for group in groups:
         k_prefix, v_prefix = group.layers[layer_idx]
         n = group.end - group.start
