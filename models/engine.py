@@ -33,6 +33,7 @@ GPU: bfloat16, no quantisation); a LoRA adapter is merged and quantised in memor
 from __future__ import annotations
 
 import asyncio
+import bisect
 import collections
 import concurrent.futures
 import queue
@@ -435,13 +436,10 @@ class KVEngine:
         if not keep:
             self._reset()
             return
-        groups, kept = [], set(keep)
-        for group in self.groups:  # rows keep their order: a group stays contiguous
-            count = sum(1 for i in range(group.start, group.end) if i in kept)
-            if count:
-                start = sum(1 for i in keep if i < group.start)
-                groups.append(PrefixGroup(start, start + count, group.layers))
-        self.groups = groups
+        # `keep` is ascending, so a group's surviving rows stay contiguous: its new range is where
+        # its old bounds fall in `keep`
+        spans = ((bisect.bisect_left(keep, g.start), bisect.bisect_left(keep, g.end), g.layers) for g in self.groups)
+        self.groups = [PrefixGroup(start, end, layers) for start, end, layers in spans if end > start]
         index = torch.tensor(keep, device=self.device)
         mask = self.mask.index_select(0, index)
         # columns that are padding for every remaining row are dropped
