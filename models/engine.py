@@ -19,11 +19,10 @@ How it generates:
   starts like one of them (an agent's next step repeats its previous prompt) prefills only the
   rest.
 
-On CPU the linear layers (lm_head included) run with fp16 weights through PyTorch's dynamic
-quantisation kernels (fbgemm; products in float32): decoding a 135M model is bound by reading
-its weights, and fp16 halves that. `-M quantize=int8` is faster again (int8 weights) but
-quantises the activations with one scale per batch, so a row's output then depends on which
-rows share its batch; it is an option, not the default. `-M quantize=none` keeps float32.
+On CPU the linear layers (lm_head included) run with int8 weights and int8 activations quantised
+per row, on fbgemm's int8 kernels (int8_linear.py): a row's result depends on that row only, and
+the products are 2-3x faster than fp16 weights with float32 products (`-M quantize=fp16`, the
+default before; closer to float32). `-M quantize=none` keeps float32.
 
 Measured beside llama.cpp and CTranslate2: `llamacpp_engine.py` and tests/benchmarks/model_results.md.
 On transformers the engine controls every step and runs any causal LM transformers loads (on a
@@ -47,6 +46,8 @@ import numpy as np
 import torch
 from transformers.cache_utils import Cache, DynamicLayer
 
+from agentdistill.models.int8_linear import quantize_int8
+from agentdistill.models.lean_decode import LeanDecoder
 from agentdistill.models.prefix_attention import PrefixGroup, install
 
 # Spare room allocated past the current length when a KV buffer grows (tokens).
@@ -206,6 +207,8 @@ class KVEngine:
         # rows of one request keep its prompt's KV cache once (prefix_attention.py), not a copy each
         self.shares_prompts = install(model)
         self.groups: list[PrefixGroup] = []
+        # decode steps of Llama-family float32 models skip transformers' module overhead (lean_decode.py)
+        self.lean = LeanDecoder(model) if LeanDecoder.supports(model) else None
         eos = model.generation_config.eos_token_id
         max_positions = getattr(model.config, "max_position_embeddings", None) or 1 << 30
         self._start_scheduler(tokenizer, source, eos, max_positions, max_batch_rows, batch_wait_ms, "kv")
@@ -417,13 +420,18 @@ class KVEngine:
         """Feed every running row its next token: the next logits, one row each (float32, CPU)."""
         batch = len(self.rows)
         self.mask = torch.cat([self.mask, self.mask.new_ones((batch, 1))], dim=1)
+        tokens = torch.tensor(self.next_tokens, device=self.device)[:, None]
+        positions = torch.tensor([row.position for row in self.rows], device=self.device)[:, None]
+        if self.lean is not None:
+            with torch.inference_mode():
+                return self.lean(tokens, positions, self.cache, self.mask.bool(), self.groups)
         # with shared prompts the attention reads the row mask itself (prefix_attention.py)
         shared = {"prefix_groups": self.groups, "prefix_row_mask": self.mask.bool()} if self.groups else {}
         with torch.inference_mode():
             out = self.model(
-                input_ids=torch.tensor(self.next_tokens, device=self.device)[:, None],
+                input_ids=tokens,
                 attention_mask=None if self.groups else self.mask,
-                position_ids=torch.tensor([row.position for row in self.rows], device=self.device)[:, None],
+                position_ids=positions,
                 past_key_values=self.cache,
                 use_cache=True,
                 logits_to_keep=1,
@@ -555,28 +563,28 @@ def _row_generator(seed: int | None, index: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
 
 
-QUANTIZE = ("fp16", "int8", "none")
+QUANTIZE = ("int8", "fp16", "none")
 
 
 def quantize_linear(model: torch.nn.Module, kind: str) -> torch.nn.Module:
-    """Every linear layer (lm_head included) with fp16 or int8 weights through PyTorch's dynamic
-    quantisation (fbgemm kernels, CPU only); `none` leaves the model as it is.
+    """Every linear layer (lm_head included) quantised for CPU decoding; `none` leaves the model as
+    it is. An unmerged LoRA adapter's own A/B layers stay float (PEFT reads their weight dtype).
 
-    fp16: weights stored in half precision, products in float32: each row's result is independent
-    of the other rows in the batch. int8 (per output channel): about 25% faster again, but the
-    activations are quantised with one scale per batch, so a row's output depends on which rows
-    share its batch (greedy outputs then vary with timing under concurrency)."""
+    int8 (the CPU default): int8 weights (one scale per output channel) and int8 activations with
+    one scale per row (int8_linear.py): a row's result does not depend on the other rows of its
+    batch. fp16: weights stored in half precision, products in float32 (PyTorch's dynamic
+    quantisation): slower, closer to float32."""
     if kind not in QUANTIZE:
         raise ValueError(f"agentdistill model: quantize={kind!r}; expected one of {QUANTIZE}")
     if kind == "none":
         return model
+    if kind == "int8":
+        return quantize_int8(model, skip="lora_")
     import warnings
 
-    from torch.ao.quantization import float16_dynamic_qconfig, per_channel_dynamic_qconfig, quantize_dynamic
+    from torch.ao.quantization import float16_dynamic_qconfig, quantize_dynamic
 
-    qconfig, dtype = (float16_dynamic_qconfig, torch.float16) if kind == "fp16" else (per_channel_dynamic_qconfig, torch.qint8)
-    # by name: an unmerged LoRA adapter's own A/B layers stay float (PEFT reads their weight dtype)
-    spec = {name: qconfig for name, module in model.named_modules() if isinstance(module, torch.nn.Linear) and "lora_" not in name}
+    spec = {name: float16_dynamic_qconfig for name, module in model.named_modules() if isinstance(module, torch.nn.Linear) and "lora_" not in name}
     with warnings.catch_warnings():  # torch.ao's eager quantisation warns that it moves to torchao
         warnings.simplefilter("ignore")
-        return quantize_dynamic(model, spec, dtype=dtype)
+        return quantize_dynamic(model, spec, dtype=torch.float16)

@@ -30,8 +30,9 @@ Engines (`-M engine=...`):
 - `kv` (default, `engine.py`): KV-cached continuous batching on transformers: each sequence keeps its KV
   cache for its whole generation, new requests join the running batch between decode steps, a
   request's prompt is prefilled once for all its choices, every choice samples from its own
-  seeded generator. On CPU the linear layers run with fp16 weights (`-M quantize=fp16`, the
-  default; `int8` is faster still but makes outputs depend on batch neighbours; `none`: float).
+  seeded generator. On CPU the linear layers run with int8 weights and per-row int8
+  activations (`-M quantize=int8`, the default: int8_linear.py; `fp16`: fp16 weights, products
+  in float32, slower and closer to float32; `none`: float32).
 - `chunked` (the engine before it, kept for comparison): every generate call is queued (one row
   per choice) to one worker thread per loaded model; the worker takes the queued rows with the
   same sampling settings (up to `max_batch_rows`) and runs them as one left-padded `generate`
@@ -42,7 +43,7 @@ blocked, and the model is loaded once per process and shared by every inspect `M
 names it with the same arguments.
 
 Model args (`-M key=value`): `engine` (kv | llamacpp | chunked), `quantize` (kv on CPU:
-fp16 | int8 | none), `kv_cells` (llamacpp: KV cells shared by all rows, 16384, ~22 KB each),
+int8 | fp16 | none), `kv_cells` (llamacpp: KV cells shared by all rows, 16384, ~22 KB each),
 `device` (default cuda if available, else cpu), `dtype` (`float32` on CPU, `bfloat16` on GPU),
 `threads` (torch CPU threads; default: half the cores, at least 1, or `$AGENTDISTILL_THREADS`),
 `max_batch_rows` (32: rows decoded together), `batch_wait_ms` (how long an idle worker waits
@@ -458,9 +459,9 @@ def get_engine(
             raise ValueError("agentdistill model: engine=llamacpp needs llama-cpp-python (pip install -e '.[llamacpp]', or "
                              "pip install llama-cpp-python==0.3.36; it builds llama.cpp: needs g++ and cmake)")
     dtype = dtype or ("bfloat16" if device.startswith("cuda") else "float32")
-    quantize = quantize or ("fp16" if engine == "kv" and device == "cpu" else "none")
-    if quantize not in ("fp16", "int8", "none"):  # engine.QUANTIZE, checked before anything loads
-        raise ValueError(f"agentdistill model: quantize={quantize!r}; expected one of ('fp16', 'int8', 'none')")
+    quantize = quantize or ("int8" if engine == "kv" and device == "cpu" else "none")
+    if quantize not in ("int8", "fp16", "none"):  # engine.QUANTIZE, checked before anything loads
+        raise ValueError(f"agentdistill model: quantize={quantize!r}; expected one of ('int8', 'fp16', 'none')")
     if quantize != "none" and (engine == "chunked" or device != "cpu"):
         raise ValueError(f"agentdistill model: quantize={quantize!r} needs the kv engine on cpu (PyTorch's quantised kernels are CPU only)")
     with _ENGINES_LOCK:

@@ -4,8 +4,9 @@ Engines (same converted SmolLM2-135M folder, same thread count):
 - `llamacpp`: `-M engine=llamacpp` (models/llamacpp_engine.py: the kv engine's scheduler over
   llama.cpp, Q8_0 weights), through inspect's `get_model(...).generate`, its prefix cache off
   (the repeats resend the same prompts);
-- `kv`: the default engine (models/engine.py, transformers, fp16 weights), the same way;
-- `kv-int8`: the same with `-M quantize=int8`;
+- `kv`: the default engine (models/engine.py, transformers, int8 weights and per-row int8
+  activations on CPU), the same way;
+- `kv-fp16`: the same with `-M quantize=fp16` (fp16 weights, float32 products: the default before);
 - `chunked`: the engine before it (`-M engine=chunked`);
 - `transformers`: plain `model.generate` on the float32 model, the 8 prompts left-padded into
   one batch;
@@ -50,7 +51,7 @@ PROMPTS = [q + " Think step by step." for q in QUESTIONS]
 # about 500 tokens, like an agent step's conversation
 LONG_PROMPT = "Here are some practice problems and a question.\n" + "\n".join(QUESTIONS * 3) + "\nSolve the last problem. Think step by step."
 SAG = {"temperature": 0.4, "top_p": 0.8}
-CPU_ENGINES = ("llamacpp", "kv", "kv-int8", "chunked", "transformers", "ctranslate2")
+CPU_ENGINES = ("llamacpp", "kv", "kv-fp16", "chunked", "transformers", "ctranslate2")
 GPU_ENGINES = ("kv", "chunked", "transformers")  # llama.cpp (as built here), int8 and CTranslate2 run on cpu
 
 
@@ -247,8 +248,8 @@ def main() -> None:
             engines[name] = InspectEngine(engine="llamacpp", prefix_cache=0)
         elif name == "kv":
             engines[name] = InspectEngine(engine="kv", prefix_cache=0, device=device)
-        elif name == "kv-int8":
-            engines[name] = InspectEngine(engine="kv", quantize="int8", prefix_cache=0)
+        elif name == "kv-fp16":
+            engines[name] = InspectEngine(engine="kv", quantize="fp16", prefix_cache=0)
         elif name == "chunked":
             engines[name] = InspectEngine(engine="chunked", device=device)
         elif name == "transformers":
