@@ -4,9 +4,12 @@ What runs: for every task, `--per-task` items drawn with `random.Random(f"{seed}
 the task's local data (the ids are stored in the baseline, so later runs use exactly those
 items even if the data files are reordered), solved by each `--solvers` entry with the model
 (default: the embedded SmolLM2-135M), greedy decoding (temperature 0, seed 0), a small
-`--max-tokens`, one model call at a time (`max_connections=1`: batch composition can change
-floating-point sums, so concurrency would make greedy outputs depend on timing), and no LLM
-judge (factual tasks score EM/F1/cover-EM).
+`--max-tokens`, one model call at a time per worker (`max_connections=1`: batch composition
+can change floating-point sums, so concurrency would make greedy outputs depend on timing), and
+no LLM judge (factual tasks score EM/F1/cover-EM). The tasks are dealt round-robin to `--jobs`
+worker processes (default 2, the cores split between them; each its own model and engine), so
+the step uses every core without sharing a batch; the baseline records `jobs` and checks re-run
+with it.
 
 What is compared, per solver, with `leaderboard/baseline/<solver>.json`:
 - the set of sample ids per task;
@@ -26,8 +29,10 @@ solver name, a corrupt baseline, no baseline): refused before anything runs.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import math
+import multiprocessing
 import os
 import random
 import tempfile
@@ -123,11 +128,46 @@ def run_subset(
     solver: str,
     solver_args: dict[str, Any],
     ids: dict[str, list[str]],
-    model: str,
+    model: Any,
+    max_tokens: int,
+    log_dir: str,
+    jobs: int = 0,
+) -> dict[str, dict[str, Any]]:
+    """Evaluate the chosen ids of every task; returns summarize_log per task.
+
+    jobs 0: in this process. jobs N >= 1: the tasks dealt round-robin to N fresh worker processes
+    (one model load each, the cores split between them), which run their tasks one after the
+    other. A worker's earlier tasks leave prompts in its engine's prefix cache, and reusing them
+    can change the floating-point sums of a later prompt, so results are reproducible for a given
+    `jobs` (the baseline records it and checks re-run with it)."""
+    if jobs == 0:
+        return _run_here(solver, solver_args, ids, model, max_tokens, log_dir)
+    if not isinstance(model, str):
+        raise InputError(f"regress: jobs={jobs} runs worker processes; they need a model name, not a {type(model).__name__}")
+    names = list(ids)
+    parts = [{t: ids[t] for t in names[i::jobs]} for i in range(min(jobs, len(names)))]
+    threads = max(1, (os.cpu_count() or 1) // len(parts))
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no engine, threads or locks inherited
+    with concurrent.futures.ProcessPoolExecutor(len(parts), mp_context=context, initializer=_worker_env, initargs=(threads,)) as pool:
+        futures = [pool.submit(_run_here, solver, solver_args, part, model, max_tokens, log_dir) for part in parts]
+        results = [f.result() for f in futures]
+    merged = {k: v for part in results for k, v in part.items()}
+    return {t: merged[t] for t in names if t in merged}
+
+
+def _worker_env(threads: int) -> None:
+    os.environ.setdefault("AGENTDISTILL_THREADS", str(threads))  # the user's setting wins
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def _run_here(
+    solver: str,
+    solver_args: dict[str, Any],
+    ids: dict[str, list[str]],
+    model: Any,
     max_tokens: int,
     log_dir: str,
 ) -> dict[str, dict[str, Any]]:
-    """Evaluate the chosen ids of every task; returns summarize_log per task."""
     from inspect_ai import eval as inspect_eval
     from inspect_ai import task_with
     from inspect_ai.log import read_eval_log
@@ -277,9 +317,10 @@ def regress_one(
     update: bool,
     baseline_file: Path,
     log_dir: str,
+    jobs: int = 0,
 ) -> int:
     existing = read_baseline(baseline_file) if baseline_file.is_file() else None
-    config = {"model": model, "solver": solver, "solver_args": solver_args, "seed": seed, "per_task": per_task, "max_tokens": max_tokens}
+    config = {"model": model, "solver": solver, "solver_args": solver_args, "seed": seed, "per_task": per_task, "max_tokens": max_tokens, "jobs": jobs}
     if existing is not None and not update:
         config = existing["config"]  # re-run exactly what the baseline ran
         missing = [t for t in tasks if t not in existing["tasks"]]
@@ -295,7 +336,8 @@ def regress_one(
         raise InputError(f"nothing to run: no sample ids for tasks {', '.join(tasks) or '(none)'}")
 
     started = time.monotonic()
-    current = run_subset(config["solver"], config["solver_args"], ids, config["model"], config["max_tokens"], log_dir)
+    # baselines written before `jobs` existed ran in the regress process itself
+    current = run_subset(config["solver"], config["solver_args"], ids, config["model"], config["max_tokens"], log_dir, config.get("jobs", 0))
     elapsed = time.monotonic() - started
     n = sum(len(v) for v in ids.values())
     label = f"{config['solver']} on {config['model']}: {len(ids)} tasks, {n} samples, {elapsed:.0f}s"
@@ -337,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-dir", default=str(BASELINE_DIR))
     parser.add_argument("--log-dir", default=None, help="keep the eval logs here (default: a temporary directory)")
     parser.add_argument("--update-baseline", action="store_true", help="run and rewrite the baseline file(s)")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes, tasks dealt round-robin, cores split between them "
+                        "(with --update-baseline; a check re-runs with the baseline's; 0: in this process; default 2)")
     parser.add_argument("--abs-tol", type=float, default=Tolerances.abs_tol)
     parser.add_argument("--max-flips", type=int, default=Tolerances.max_flips)
     parser.add_argument("--score-tol", type=float, default=Tolerances.score_tol)
@@ -357,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     for flag, value in (("--per-task", args.per_task), ("--max-tokens", args.max_tokens)):
         if value < 1:
             raise InputError(f"{flag} {value}: expected an integer >= 1")
+    if args.jobs < 0:
+        raise InputError(f"--jobs {args.jobs}: expected an integer >= 0 (0: in this process)")
     check_names(tasks, solvers)
     if not args.update_baseline:  # every baseline readable before the first one runs
         for solver in solvers:
@@ -368,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
             log_dir = os.path.join(args.log_dir or tmp, solver)
             code = regress_one(
                 solver, solver_args, tasks, args.per_task, args.seed, args.model, args.max_tokens, tol,
-                args.update_baseline, baseline_path(solver, Path(args.baseline_dir)), log_dir,
+                args.update_baseline, baseline_path(solver, Path(args.baseline_dir)), log_dir, args.jobs,
             )
             worst = max(worst, code)
     return worst

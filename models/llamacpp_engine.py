@@ -16,19 +16,18 @@ over one unified KV cache, through llama-cpp-python's low-level bindings.
 - Sampling stays in Python on llama.cpp's float32 logits (the same `_choose` as the kv engine).
 
 The model runs as Q8_0 GGUF (`gguf_export.py`, converted once and cached; adapters merged
-first). Why llama.cpp (tests/benchmarks/model_results.md run 4: one thread, SmolLM2-135M, 128
+first). What it is for (tests/benchmarks/model_results.md run 7: one thread, SmolLM2-135M, 128
 new tokens, tokens/s relative to plain transformers float32 `generate`):
 
-    engine                    1 request   8 concurrent   num_choices=8 (500-token prompt)
-    llamacpp (this, Q8_0)       4.99x        1.72x           3.26x
-    kv (transformers, fp16)     2.21x        1.88x           3.23x
-    CTranslate2 4.8.5 int8      2.75x        2.76x           1.91x
+    engine                        1 request   8 concurrent   num_choices=8 (500-token prompt)
+    llamacpp (this, Q8_0)           5.02x        1.76x           3.20x
+    kv (the default, int8, lean)    2.84x        3.10x           5.46x
+    CTranslate2 4.8.5 int8          2.71x        2.79x           1.84x
 
-A lone row decodes 2.3x faster than on the kv engine (agent steps follow one another, so that
-is the common case); batched rows are no faster, because llama.cpp's matrix products for 2-16
-rows are slow per row on this CPU (a step of 8 rows costs ~4 of one). CTranslate2 batches
-better but cannot take requests into a running batch, seeds one generator per call and needs
-a conversion per adapter.
+A lone row decodes 1.8x faster than on the kv engine; batched rows are no faster, because
+llama.cpp's matrix products for 2-16 rows are slow per row on this CPU (a step of 8 rows costs
+~4 of one). CTranslate2 batches well but cannot take requests into a running batch, seeds one
+generator per call and needs a conversion per adapter.
 
 Why it is not the default: its CPU attention is slow at agent lengths. A step of 8 rows over a
 2,000-token prompt took ~170 ms (probe, under load), as much as 8 tokens of one 2,600-token

@@ -98,10 +98,12 @@ def test_baseline_round_trip_and_a_deliberate_scorer_change_is_caught(tmp_path, 
 
     real_run = regress.run_subset
 
-    def run_scripted(solver, solver_args, ids, model, max_tokens, log_dir):
+    def run_scripted(solver, solver_args, ids, model, max_tokens, log_dir, jobs):
         from inspect_ai.model import get_model
 
-        return real_run(solver, solver_args, ids, get_model("scripted/regress", script=str(script)), max_tokens, log_dir)
+        assert jobs == 2  # the default, recorded in the baseline and re-used by the checks
+        # a model object (its script) runs in this process; worker processes are tested below
+        return real_run(solver, solver_args, ids, get_model("scripted/regress", script=str(script)), max_tokens, log_dir, 0)
 
     monkeypatch.setattr(regress, "run_subset", run_scripted)
     argv = ["--solvers", "regress_echo", "--tasks", "math500,gsm_hard,hotpotqa", "--per-task", "2", "--baseline-dir", str(base_dir), "--model", "scripted/regress"]
@@ -109,7 +111,7 @@ def test_baseline_round_trip_and_a_deliberate_scorer_change_is_caught(tmp_path, 
     assert regress.main(argv) == 2  # no baseline yet: a set-up error, not a pass
     assert regress.main(argv + ["--update-baseline"]) == 0
     data = json.loads((base_dir / "regress_echo.json").read_text())
-    assert data["config"]["per_task"] == 2 and data["tolerances"]["max_flips"] == 0
+    assert data["config"]["per_task"] == 2 and data["config"]["jobs"] == 2 and data["tolerances"]["max_flips"] == 0
     assert set(data["tasks"]) == {"math500", "gsm_hard", "hotpotqa"}
     for task in data["tasks"].values():
         assert len(task["sample_ids"]) == 2 and task["score"] == 1.0 and task["error_rate"] == 0.0
@@ -134,6 +136,21 @@ def test_baseline_round_trip_and_a_deliberate_scorer_change_is_caught(tmp_path, 
     assert "hotpotqa" not in out  # the factual scorer did not change
     sid = data["tasks"]["math500"]["sample_ids"][0]
     assert f"math500 sample {sid}: value 'C' -> 'I'" in out
+
+
+def test_worker_processes_give_what_one_process_gives(tmp_path):
+    """Tasks dealt to two spawned workers (inspect's mock model by name, the real cot solver): the
+    same per-task summaries, in the order asked, as running them here; a model object is refused."""
+    ids = {"math500": pick_ids("math500", [str(i) for i in range(500)], 2, 0), "hotpotqa": ["5a85eed75542996432c5713b"], "gsm_hard": ["1309", "228"]}
+    here = regress.run_subset("cot", {}, ids, "mockllm/model", 16, str(tmp_path / "here"), 0)
+    workers = regress.run_subset("cot", {}, ids, "mockllm/model", 16, str(tmp_path / "workers"), 2)
+    assert list(workers) == list(ids) and workers == here
+    assert all(len(task["sample_ids"]) == len(ids[name]) for name, task in workers.items())
+    assert len(list((tmp_path / "workers").glob("*.eval"))) == 3
+    from inspect_ai.model import get_model
+
+    with pytest.raises(regress.InputError, match="jobs=2 runs worker processes; they need a model name"):
+        regress.run_subset("cot", {}, ids, get_model("mockllm/model"), 16, str(tmp_path / "x"), 2)
 
 
 def test_committed_baselines_are_well_formed():

@@ -162,6 +162,25 @@ def test_candidates_run_in_parallel_and_get_fresh_random_seeds(new_sandbox):
     run_in_sandbox(new_sandbox, body)
 
 
+def test_the_same_code_prints_the_same_in_every_sandbox(new_sandbox):
+    """Set order and object addresses reach observations; two fresh sandboxes (two processes, as two
+    CI runs) print them alike: the worker runs with a fixed hash seed and, under bubblewrap, without
+    address randomisation (Docker's default seccomp profile refuses that: addresses may differ there)."""
+    code = "def helper():\n    pass\nprint({'alpha', 'beta', 'gamma', 'delta', 'epsilon'})\nprint(helper)"
+
+    async def body(interp, env):
+        first = await interp.run(code)
+        assert " at 0x" in first.stdout and first.error is None, first
+        [candidate] = await interp.run_candidates([code])
+        await interp.discard()
+        return first.stdout.splitlines(), candidate.stdout.splitlines()
+
+    one, two = run_in_sandbox(new_sandbox, body), run_in_sandbox(new_sandbox, body)
+    assert [run[0] for run in one] == [run[0] for run in two]  # set order
+    if new_sandbox is BwrapSandbox:
+        assert one == two
+
+
 def test_host_tool_round_trip(new_sandbox):
     calls = []
 

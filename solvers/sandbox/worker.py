@@ -1466,7 +1466,42 @@ def listen_unix(path: str) -> int:
     return listener.detach()
 
 
+ADDR_NO_RANDOMIZE = 0x0040000  # personality(2)
+_REEXEC_FLAG = "AGENTDISTILL_SANDBOX_REEXEC"
+
+
+def _address_randomisation_off() -> bool:
+    """personality(2) with ADDR_NO_RANDOMIZE for the next exec: no privilege needed, but Docker's
+    default seccomp profile refuses it (then False)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        current = libc.personality(0xFFFFFFFF)
+        return current != -1 and libc.personality(current | ADDR_NO_RANDOMIZE) != -1
+    except Exception:
+        return False
+
+
+def _reproducible_process() -> None:
+    """Re-exec this interpreter once with str hashing fixed and, where the kernel lets it,
+    address-space randomisation off, so the same code prints the same thing on every run: set
+    order follows hashes and reprs carry addresses (`<function f at 0x7f...>`), and both reach
+    the model's observations (CI's regression compares whole trajectories). Under bubblewrap both
+    hold; in a Docker container (seccomp) addresses still vary. Not when the worker was not started
+    from its file (its source fed through stdin to `python -c`: inspect's docker exec path)."""
+    script = sys.argv[0] if sys.argv else ""
+    if os.environ.get(_REEXEC_FLAG) or not os.path.isfile(script) or os.path.realpath(script) != os.path.realpath(__file__):
+        return
+    os.environ[_REEXEC_FLAG] = "1"
+    if _address_randomisation_off() or os.environ.get("PYTHONHASHSEED") != "0":
+        os.environ["PYTHONHASHSEED"] = "0"
+        # inherited descriptors (the listening socket of --serve, stdio) stay open across exec
+        os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+
+
 def main(argv: list[str]) -> None:
+    _reproducible_process()
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 3000))
     if len(argv) >= 2 and argv[0] in ("--serve", "--listen"):
         listen_fd = int(argv[1]) if argv[0] == "--serve" else listen_unix(argv[1])  # a failure still shows on stderr
