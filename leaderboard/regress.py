@@ -45,6 +45,7 @@ from agentdistill.core.errors import InputError, command, unknown_name
 from agentdistill.core.paths import write_text_atomic
 from agentdistill.core.inspect_compat import find_registered, registered_names
 from agentdistill.leaderboard.table import TEST_TASKS
+from agentdistill.models.hf_model import forget_prefixes
 from agentdistill.tasks._core import load_samples
 from agentdistill.tasks._core.benchmark import load_task_module, task_file, task_names
 from agentdistill.tasks._core.factory import registered_solver
@@ -136,17 +137,17 @@ def run_subset(
     """Evaluate the chosen ids of every task; returns summarize_log per task.
 
     jobs 0: in this process. jobs N >= 1: the tasks dealt round-robin to N fresh worker processes
-    (one model load each, the cores split between them), which run their tasks one after the
-    other. A worker's earlier tasks leave prompts in its engine's prefix cache, and reusing them
-    can change the floating-point sums of a later prompt, so results are reproducible for a given
-    `jobs` (the baseline records it and checks re-run with it)."""
+    (one model load each, the cores split between them: the thread count, which changes float
+    sums, depends on `jobs` only), which run their tasks one after the other, each from an empty
+    prompt-prefix cache. The baseline records `jobs` and checks re-run with it."""
     if jobs == 0:
         return _run_here(solver, solver_args, ids, model, max_tokens, log_dir)
     if not isinstance(model, str):
         raise InputError(f"regress: jobs={jobs} runs worker processes; they need a model name, not a {type(model).__name__}")
     names = list(ids)
     parts = [{t: ids[t] for t in names[i::jobs]} for i in range(min(jobs, len(names)))]
-    threads = max(1, (os.cpu_count() or 1) // len(parts))
+    # the cores split by `jobs`, not by the tasks asked for: a subset must run with the baseline's threads
+    threads = max(1, (os.cpu_count() or 1) // jobs)
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no engine, threads or locks inherited
     with concurrent.futures.ProcessPoolExecutor(len(parts), mp_context=context, initializer=_worker_env, initargs=(threads,)) as pool:
         futures = [pool.submit(_run_here, solver, solver_args, part, model, max_tokens, log_dir) for part in parts]
@@ -175,27 +176,26 @@ def _run_here(
     if "max_tokens" not in solver_args and _takes(solver, "max_tokens"):
         # the solvers pass their own max_tokens per call, which beats the eval's setting
         solver_args = {**solver_args, "max_tokens": max_tokens}
-    tasks = []
+    out = {}
     for name, wanted in ids.items():
         task = load_task(name, solver=solver, judge="off", **solver_args)
         keep = set(wanted)
-        tasks.append(task_with(task, dataset=task.dataset.filter(lambda s, keep=keep: str(s.id) in keep)))
-    logs = inspect_eval(
-        tasks,
-        model=model,
-        log_dir=log_dir,
-        max_tokens=max_tokens,
-        temperature=0.0,
-        seed=0,
-        max_connections=1,
-        max_tasks=1,
-        max_samples=1,
-        fail_on_error=False,
-        display="none",
-        log_level="warning",
-    )
-    out = {}
-    for log in logs:
+        # each task from an empty prompt-prefix cache: its results do not depend on the tasks run before it
+        # (a subset of the baseline's tasks, another --jobs split)
+        forget_prefixes()
+        [log] = inspect_eval(
+            task_with(task, dataset=task.dataset.filter(lambda s, keep=keep: str(s.id) in keep)),
+            model=model,
+            log_dir=log_dir,
+            max_tokens=max_tokens,
+            temperature=0.0,
+            seed=0,
+            max_connections=1,
+            max_samples=1,
+            fail_on_error=False,
+            display="none",
+            log_level="warning",
+        )
         full = read_eval_log(log.location)
         out[full.eval.task.split("/")[-1]] = summarize_log(full)
     return out

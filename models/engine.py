@@ -226,6 +226,7 @@ class KVEngine:
         self.stats = {"batches": 0, "rows": 0, "requests": 0, "prefills": 0, "prefill_tokens": 0, "reused_tokens": 0,
                       "shared_prompt_rows": 0}  # rows reading their request's prompt KV with other rows, not a copy
         self.queue: queue.Queue[Any] = queue.Queue()
+        self.forget_requested = False  # set by forget_prefixes(); the worker thread empties the prefix cache
         self.waiting: collections.deque[Any] = collections.deque()
         self.rows: list[_Row] = []  # the running batch
         self.next_tokens: list[int] = []
@@ -294,7 +295,18 @@ class KVEngine:
             request.prompt_ids = self.tokenizer(request.prompt, add_special_tokens=False)["input_ids"]
         return request.prompt_ids
 
+    def forget_prefixes(self) -> None:
+        """Drop the cached prompt prefixes before the next prefill (from any thread: the worker
+        thread does it). Reusing a prefix prefills the rest in another chunking, which changes float
+        sums: runs that must not depend on what ran before them (CI's regression, task by task)
+        start from an empty cache."""
+        self.forget_requested = True
+
     def _prefill(self, request: Any, n: int) -> tuple[list[_Row], Any, list[int]] | None:
+        if self.forget_requested:
+            self.forget_requested = False
+            while self.prefixes.drop_oldest():
+                pass
         ids = self._prompt_ids(request)
         stops = tuple(request.stop_seqs)
         pending = _Pending(ids, [None] * n, n, time.monotonic(), tail=max((len(s) for s in stops), default=0) + 2)

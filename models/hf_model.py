@@ -412,6 +412,15 @@ def _default_threads() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
+def forget_prefixes() -> None:
+    """Every loaded engine drops its cached prompt prefixes before its next prefill (KVEngine.forget_prefixes)."""
+    with _ENGINES_LOCK:
+        engines = list(_ENGINES.values())
+    for engine in engines:
+        if hasattr(engine, "forget_prefixes"):
+            engine.forget_prefixes()
+
+
 ENGINES = ("kv", "llamacpp", "chunked")
 # KV cells of the llama.cpp engine's cache, shared by all rows (~22 KB each for SmolLM2-135M: 16384 = 360 MB; a
 # request waits while its prompt and 256 cells a row do not fit).

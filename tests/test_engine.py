@@ -134,6 +134,13 @@ def test_a_prompt_that_extends_a_previous_one_reuses_its_kv_cache(smol):
     assert engine.stats["reused_tokens"] - before["reused_tokens"] >= 64
     fresh = get_model("agentdistill/smollm2-135m", engine=smol.api.engine_name, prefix_cache=0, memoize=False)
     assert asyncio.run(fresh.generate(longer, config=config)).completion == reused.completion
+    # forgotten prefixes (what CI's regression does between tasks): the same prompt prefills in full
+    from agentdistill.models.hf_model import forget_prefixes
+
+    forget_prefixes()
+    before = dict(engine.stats)
+    asyncio.run(smol.generate(longer, config=config))
+    assert engine.stats["reused_tokens"] == before["reused_tokens"] and engine.prefixes.tokens() > 0
 
 
 def test_lora_adapter_merged_or_not_runs_quantised(tmp_path, smol):
