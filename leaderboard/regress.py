@@ -35,6 +35,7 @@ import math
 import multiprocessing
 import os
 import random
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -45,7 +46,6 @@ from agentdistill.core.errors import InputError, command, unknown_name
 from agentdistill.core.paths import write_text_atomic
 from agentdistill.core.inspect_compat import find_registered, registered_names
 from agentdistill.leaderboard.table import TEST_TASKS
-from agentdistill.models.hf_model import forget_prefixes
 from agentdistill.tasks._core import load_samples
 from agentdistill.tasks._core.benchmark import load_task_module, task_file, task_names
 from agentdistill.tasks._core.factory import registered_solver
@@ -161,6 +161,15 @@ def _worker_env(threads: int) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+def _forget_prefixes() -> None:
+    """Every loaded agentdistill engine empties its prompt-prefix cache. Looked up, not imported: an
+    engine exists only once its module is loaded, and importing it (torch, transformers: ~5 s) would
+    slow every `regress` start, the orchestrating parent of the workers included."""
+    hf_model = sys.modules.get("agentdistill.models.hf_model")
+    if hf_model is not None:
+        hf_model.forget_prefixes()
+
+
 def _run_here(
     solver: str,
     solver_args: dict[str, Any],
@@ -182,7 +191,7 @@ def _run_here(
         keep = set(wanted)
         # each task from an empty prompt-prefix cache: its results do not depend on the tasks run before it
         # (a subset of the baseline's tasks, another --jobs split)
-        forget_prefixes()
+        _forget_prefixes()
         [log] = inspect_eval(
             task_with(task, dataset=task.dataset.filter(lambda s, keep=keep: str(s.id) in keep)),
             model=model,

@@ -173,3 +173,17 @@ def test_committed_cot_baseline_still_holds_on_one_task():
         pytest.skip("no committed cot baseline yet")
     assert shutil.which("nice") is not None
     assert regress.main(["--solvers", "cot", "--tasks", "math500"]) == 0
+
+
+def test_each_task_starts_from_forgotten_prefixes_once_an_engine_is_loaded(monkeypatch):
+    """regress empties loaded engines' prefix caches between tasks without importing the model module itself."""
+    import sys
+    import types
+
+    monkeypatch.delitem(sys.modules, "agentdistill.models.hf_model", raising=False)
+    regress._forget_prefixes()  # nothing loaded: nothing to forget, and nothing imported
+    assert "agentdistill.models.hf_model" not in sys.modules
+    calls = []
+    monkeypatch.setitem(sys.modules, "agentdistill.models.hf_model", types.SimpleNamespace(forget_prefixes=lambda: calls.append(1)))
+    regress._forget_prefixes()
+    assert calls == [1]
